@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Lifecycle of the local Dagger engine: start | stop | status | logs.
+#
+# The engine runs on the host as root inside a private mount namespace
+# (unshare -m): there it sees our binaries at the fixed paths it expects
+# (/usr/local/bin/runc, /usr/local/bin/dagger-init) and our engine.json at
+# /etc/dagger, and its bind mount over /etc/resolv.conf stays private, while
+# nothing on the host is replaced. It shares the host network, so it reaches
+# the local registry on 127.0.0.1 and the package registries directly.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=airgap/env.sh
+. "$here/env.sh"
+
+bin="$NEOSALE_PREFIX/current/bin"
+cni="$NEOSALE_PREFIX/current/cni"
+run_dir="$NEOSALE_ENGINE_RUN"
+sock="$run_dir/engine.sock"
+pidfile="$run_dir/engine.pid"
+logfile="$run_dir/engine.log"
+conf_dir="$run_dir/etc-dagger"
+START_TIMEOUT="${NEOSALE_ENGINE_START_TIMEOUT:-120}"
+
+log() { printf '[engine] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+pid_alive() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+
+engine_version() { "$bin/dagger-engine" --version 2>/dev/null | grep -o 'v[0-9][0-9.]*' | head -n 1 || echo unknown; }
+
+# engine.json: the local registry speaks plain HTTP on loopback; optional
+# mirrors, e.g. NEOSALE_ENGINE_MIRRORS="docker.io=127.0.0.1:5000 ghcr.io=mirror.corp:5000".
+write_config() {
+  mkdir -p "$conf_dir"
+  python3 - "$conf_dir/engine.json" <<'PY'
+import json, os, sys
+regs = {os.environ["NEOSALE_REGISTRY_ADDR"]: {"http": True}}
+for item in os.environ.get("NEOSALE_ENGINE_MIRRORS", "").split():
+    host, sep, mirror = item.partition("=")
+    if not sep or not host or not mirror:
+        sys.exit(f"NEOSALE_ENGINE_MIRRORS: bad entry {item!r}, expected REGISTRY=MIRROR (e.g. docker.io=127.0.0.1:5000)")
+    regs.setdefault(host, {}).setdefault("mirrors", []).append(mirror)
+with open(sys.argv[1], "w") as f:
+    json.dump({"registries": regs}, f, indent=2)
+PY
+}
+
+cmd_start() {
+  [ "$(id -u)" = 0 ] || die "the engine must run as root (it manages containers and networks)"
+  for b in dagger-engine dagger-init runc dial-stdio; do
+    [ -x "$bin/$b" ] || die "$bin/$b is missing; run airgap/install-dagger.sh first"
+  done
+  command -v unshare >/dev/null || die "unshare (util-linux) is missing"
+  if pid_alive; then
+    log "already running: pid $(cat "$pidfile"), $_EXPERIMENTAL_DAGGER_RUNNER_HOST"
+    return 0
+  fi
+  mkdir -p "$run_dir" "$NEOSALE_ENGINE_STATE" /etc/dagger
+  if [ -S "$sock" ]; then
+    if python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])' "$sock" 2>/dev/null; then
+      die "socket $sock is answering but no engine of ours owns it (pid file missing); stop that process or set NEOSALE_ENGINE_RUN to another folder"
+    fi
+    log "removing stale socket $sock"; rm -f "$sock"
+  fi
+  rm -f "$pidfile"
+  write_config
+  log "starting engine $(engine_version) (state $NEOSALE_ENGINE_STATE, log $logfile)"
+  # setsid: the engine outlives this shell and its terminal.
+  # The engine points /usr/bin/iptables* at /usr/bin/xtables-*-multi (its
+  # image's layout; Debian keeps them in /usr/sbin): an overlay on /usr/bin,
+  # private to the namespace, takes those writes and leaves the host alone.
+  local upper="$run_dir/usr-bin.upper" work="$run_dir/usr-bin.work"
+  rm -rf "$upper" "$work"; mkdir -p "$upper" "$work"
+  for x in xtables-legacy-multi xtables-nft-multi; do
+    [ -x "/usr/sbin/$x" ] && ln -s "/usr/sbin/$x" "$upper/$x"
+  done
+  setsid unshare -m --propagation private -- /bin/sh -c '
+    set -e
+    mount -t overlay overlay -o "lowerdir=/usr/bin,upperdir=$3,workdir=$4" /usr/bin
+    mount --bind "$1" /usr/local/bin
+    mount --bind "$2" /etc/dagger
+    shift 4
+    exec "$@"' sh "$bin" "$conf_dir" "$upper" "$work" \
+    "$bin/dagger-engine" \
+      --addr "unix://$sock" \
+      --root "$NEOSALE_ENGINE_STATE" \
+      --oci-worker-binary /usr/local/bin/runc \
+      --oci-cni-binary-dir "$cni" \
+      ${NEOSALE_ENGINE_ARGS:-} \
+    >"$logfile" 2>&1 </dev/null &
+  echo $! > "$pidfile"
+
+  local deadline=$((SECONDS + START_TIMEOUT))
+  until [ -S "$sock" ] && DAGGER_PROGRESS=quiet timeout 60 "$bin/dagger" run true >/dev/null 2>&1; do
+    if ! pid_alive; then
+      log "the engine exited during start; last log lines:"
+      tail -n 20 "$logfile" >&2 || true
+      rm -f "$pidfile" "$sock"
+      die "engine start failed (see $logfile)"
+    fi
+    if ((SECONDS > deadline)); then
+      tail -n 20 "$logfile" >&2 || true
+      cmd_stop
+      die "engine did not answer within ${START_TIMEOUT}s"
+    fi
+    sleep 1
+  done
+  log "up: pid $(cat "$pidfile"), $_EXPERIMENTAL_DAGGER_RUNNER_HOST"
+}
+
+cmd_stop() {
+  if ! pid_alive; then
+    rm -f "$pidfile" "$sock"
+    log "not running"
+    return 0
+  fi
+  local pid; pid="$(cat "$pidfile")"
+  log "stopping pid $pid"
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "still running after 30s, killing"; kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile" "$sock"
+  log "stopped"
+}
+
+cmd_status() {
+  if pid_alive && [ -S "$sock" ]; then
+    echo "up version=$(engine_version) pid=$(cat "$pidfile") host=$_EXPERIMENTAL_DAGGER_RUNNER_HOST"
+  else
+    echo "down"
+    return 3
+  fi
+}
+
+case "${1:-}" in
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  status) cmd_status ;;
+  logs) tail -n "${2:-100}" "$logfile" ;;
+  *) echo "usage: $0 start|stop|status|logs [N]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,1 @@
+"""Air-gapped mode: the local Dagger engine, registry and image set, seen from Python."""

@@ -1,0 +1,72 @@
+"""engine.sh start/stop/status: idempotent, and clear about what is wrong."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from neosale_airgap.env import REPO_ROOT
+
+ENGINE_SH = str(REPO_ROOT / "airgap" / "engine.sh")
+
+
+def engine_sh(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([ENGINE_SH, *args], env=env, capture_output=True, text=True, timeout=180)
+
+
+@pytest.mark.engine
+def test_start_twice_keeps_one_engine(engine: dict[str, str]) -> None:
+    pid_file = Path(engine["NEOSALE_ENGINE_RUN"]) / "engine.pid"
+    before = pid_file.read_text().strip()
+    res = engine_sh(engine, "start")
+    assert res.returncode == 0, res.stderr
+    assert "already running" in res.stderr
+    assert pid_file.read_text().strip() == before
+
+
+@pytest.mark.engine
+def test_foreign_socket_is_refused(engine: dict[str, str], tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    sock_path = run_dir / "engine.sock"
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(sock_path))
+        sock.listen(1)
+        env = {**engine, "NEOSALE_ENGINE_RUN": str(run_dir), "NEOSALE_ENGINE_STATE": str(tmp_path / "state")}
+        res = engine_sh(env, "start")
+    assert res.returncode != 0
+    assert str(sock_path) in res.stderr and "no engine of ours owns it" in res.stderr
+    assert not (run_dir / "engine.pid").exists()
+
+
+def test_missing_install_names_the_fix(tmp_path: Path) -> None:
+    from neosale_airgap.env import airgap_env
+
+    env = airgap_env({"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(tmp_path),
+                      "NEOSALE_PREFIX": str(tmp_path / "nothing")})
+    res = engine_sh(env, "start")
+    assert res.returncode != 0
+    assert "run airgap/install-dagger.sh first" in res.stderr
+
+
+def test_status_when_down(tmp_path: Path) -> None:
+    from neosale_airgap.env import airgap_env
+
+    env = airgap_env({"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(tmp_path),
+                      "NEOSALE_ENGINE_RUN": str(tmp_path / "run")})
+    res = engine_sh(env, "status")
+    assert res.returncode == 3
+    assert res.stdout.strip() == "down"
+
+
+@pytest.mark.engine
+def test_bad_mirror_setting_is_rejected_before_start(engine: dict[str, str], tmp_path: Path) -> None:
+    env = {**engine, "NEOSALE_ENGINE_RUN": str(tmp_path / "run"), "NEOSALE_ENGINE_STATE": str(tmp_path / "s"),
+           "NEOSALE_ENGINE_MIRRORS": "docker.io"}
+    res = engine_sh(env, "start")
+    assert res.returncode != 0
+    assert "'docker.io'" in res.stderr and "REGISTRY=MIRROR" in res.stderr
+    assert not (tmp_path / "run" / "engine.pid").exists()
