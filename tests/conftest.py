@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -18,11 +18,11 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(scope="session")
-def engine() -> Iterator[dict[str, str]]:
+def engine() -> dict[str, str]:
     """Start the local engine, or reuse the one running; leave it running."""
     env = apply_airgap_env()
     subprocess.run([str(REPO_ROOT / "airgap" / "engine.sh"), "start"], check=True, env=env)
-    yield env
+    return env
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import secrets
 import subprocess
 import sys
@@ -34,7 +33,7 @@ def base(base_oci: Path) -> dagger.Container:
 
 async def test_container_from_imported_tarball(dag_client: object, base_oci: Path) -> None:
     out = await base(base_oci).with_exec(["cat", "/etc/os-release"]).stdout()
-    assert 'VERSION_CODENAME=bookworm' in out
+    assert "VERSION_CODENAME=bookworm" in out
 
 
 async def test_same_step_is_served_from_cache_across_sessions(dag_client: object, base_oci: Path) -> None:
@@ -47,7 +46,8 @@ async def test_same_step_is_served_from_cache_across_sessions(dag_client: object
         ctr = other.container().import_(other.host().file(str(base_oci)))
         second = await ctr.with_exec(step).stdout()
         fresh = await ctr.with_exec([*step[:2], step[2] + " # changed"]).stdout()
-    assert first.strip() and first == second
+    assert first.strip()
+    assert first == second
     assert fresh != first  # a changed step really runs again
 
 
@@ -74,14 +74,16 @@ async def test_cache_volume_survives_sessions(engine: dict[str, str], base_oci: 
     value = secrets.token_hex(8)
     async with dagger.Connection(dagger.Config(log_output=io.StringIO())) as c1:
         await (
-            c1.container().import_(c1.host().file(str(base_oci)))
+            c1.container()
+            .import_(c1.host().file(str(base_oci)))
             .with_mounted_cache("/cache", c1.cache_volume(key))
             .with_exec(["sh", "-c", f"echo {value} > /cache/value"])
             .sync()
         )
     async with dagger.Connection(dagger.Config(log_output=io.StringIO())) as c2:
         got = await (
-            c2.container().import_(c2.host().file(str(base_oci)))
+            c2.container()
+            .import_(c2.host().file(str(base_oci)))
             .with_mounted_cache("/cache", c2.cache_volume(key))
             .with_exec(["cat", "/cache/value"])
             .stdout()
@@ -94,7 +96,8 @@ async def test_secret_is_usable_and_never_printed(engine: dict[str, str], base_o
     logs = io.StringIO()
     async with dagger.Connection(dagger.Config(log_output=logs)) as c:
         out = await (
-            c.container().import_(c.host().file(str(base_oci)))
+            c.container()
+            .import_(c.host().file(str(base_oci)))
             # The secret's name, not its value, keys the cache: a new name per value.
             .with_secret_variable("TOKEN", c.set_secret(f"token-{secrets.token_hex(4)}", value))
             .with_exec(["sh", "-c", 'printf %s "$TOKEN" | sha256sum; echo "raw: $TOKEN"'])

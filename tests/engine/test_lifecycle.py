@@ -38,15 +38,21 @@ def test_foreign_socket_is_refused(engine: dict[str, str], tmp_path: Path) -> No
         env = {**engine, "NEOSALE_ENGINE_RUN": str(run_dir), "NEOSALE_ENGINE_STATE": str(tmp_path / "state")}
         res = engine_sh(env, "start")
     assert res.returncode != 0
-    assert str(sock_path) in res.stderr and "no engine of ours owns it" in res.stderr
+    assert str(sock_path) in res.stderr
+    assert "no engine of ours owns it" in res.stderr
     assert not (run_dir / "engine.pid").exists()
 
 
 def test_missing_install_names_the_fix(tmp_path: Path) -> None:
     from neosale_airgap.env import airgap_env
 
-    env = airgap_env({"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(tmp_path),
-                      "NEOSALE_PREFIX": str(tmp_path / "nothing")})
+    env = airgap_env(
+        {
+            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOME": str(tmp_path),
+            "NEOSALE_PREFIX": str(tmp_path / "nothing"),
+        }
+    )
     res = engine_sh(env, "start")
     assert res.returncode != 0
     assert "run airgap/install-dagger.sh first" in res.stderr
@@ -55,8 +61,13 @@ def test_missing_install_names_the_fix(tmp_path: Path) -> None:
 def test_status_when_down(tmp_path: Path) -> None:
     from neosale_airgap.env import airgap_env
 
-    env = airgap_env({"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(tmp_path),
-                      "NEOSALE_ENGINE_RUN": str(tmp_path / "run")})
+    env = airgap_env(
+        {
+            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOME": str(tmp_path),
+            "NEOSALE_ENGINE_RUN": str(tmp_path / "run"),
+        }
+    )
     res = engine_sh(env, "status")
     assert res.returncode == 3
     assert res.stdout.strip() == "down"
@@ -64,9 +75,42 @@ def test_status_when_down(tmp_path: Path) -> None:
 
 @pytest.mark.engine
 def test_bad_mirror_setting_is_rejected_before_start(engine: dict[str, str], tmp_path: Path) -> None:
-    env = {**engine, "NEOSALE_ENGINE_RUN": str(tmp_path / "run"), "NEOSALE_ENGINE_STATE": str(tmp_path / "s"),
-           "NEOSALE_ENGINE_MIRRORS": "docker.io"}
+    env = {
+        **engine,
+        "NEOSALE_ENGINE_RUN": str(tmp_path / "run"),
+        "NEOSALE_ENGINE_STATE": str(tmp_path / "s"),
+        "NEOSALE_ENGINE_MIRRORS": "docker.io",
+    }
     res = engine_sh(env, "start")
     assert res.returncode != 0
-    assert "'docker.io'" in res.stderr and "REGISTRY=MIRROR" in res.stderr
+    assert "'docker.io'" in res.stderr
+    assert "REGISTRY=MIRROR" in res.stderr
     assert not (tmp_path / "run" / "engine.pid").exists()
+
+
+INSTALL_SH = str(REPO_ROOT / "airgap" / "install-dagger.sh")
+
+
+def test_install_without_go_names_the_requirement(tmp_path: Path) -> None:
+    from neosale_airgap.env import airgap_env
+
+    env = airgap_env({"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(tmp_path)})
+    res = subprocess.run(["bash", INSTALL_SH], env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode != 0
+    assert "go is not on PATH" in res.stderr
+
+
+def test_install_with_unreachable_proxy_names_it(tmp_path: Path) -> None:
+    from neosale_airgap.env import airgap_env
+
+    env = airgap_env(
+        {
+            "PATH": "/usr/local/go/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOME": str(tmp_path),
+            "GOPROXY": "http://127.0.0.1:9",
+        }
+    )
+    res = subprocess.run(["bash", INSTALL_SH], env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode != 0
+    assert "GOPROXY=http://127.0.0.1:9" in res.stderr
+    assert not (tmp_path / ".cache" / "neosale-ci" / "dagger" / "current").exists()

@@ -1,0 +1,93 @@
+"""The checks: lint, typecheck, unit and integration tests, Dockerfile lint,
+secret scan. Each raises StageError with the tool's own output on failure."""
+
+from __future__ import annotations
+
+import dagger
+from dagger import dag
+
+from .context import APPS, Context, run_tool
+
+# Test-only credentials of the throwaway database the integration check
+# starts: it lives as long as the check and only the check can reach it.
+TEST_DB = {
+    "POSTGRES_USER": "neosale",
+    "POSTGRES_PASSWORD": "neosale-test-only",
+    "POSTGRES_DB": "neosale_test",
+}
+
+TRIVY_OFFLINE = ["--skip-version-check", "--disable-telemetry", "--quiet"]
+
+
+async def npm_script(ctx: Context, stage: str, app: str, script: str) -> str:
+    done = await run_tool(f"{stage} ({app})", ctx.app_deps(app), ["npm", "run", "--silent", script])
+    return await done.stdout()
+
+
+async def lint(ctx: Context, app: str) -> str:
+    return await npm_script(ctx, "lint", app, "lint")
+
+
+async def typecheck(ctx: Context, app: str) -> str:
+    return await npm_script(ctx, "typecheck", app, "typecheck")
+
+
+async def unit_test(ctx: Context, app: str) -> str:
+    return await npm_script(ctx, "unit tests", app, "test")
+
+
+def database(ctx: Context) -> dagger.Service:
+    ctr = dag.container().from_(ctx.images.postgres)
+    for key, value in TEST_DB.items():
+        ctr = ctr.with_env_variable(key, value)
+    return ctr.with_exposed_port(5432).as_service(use_entrypoint=True)
+
+
+def cache(ctx: Context) -> dagger.Service:
+    return dag.container().from_(ctx.images.redis).with_exposed_port(6379).as_service(use_entrypoint=True)
+
+
+async def integration_test(ctx: Context) -> str:
+    """Backend integration tests against PostgreSQL and Redis as services."""
+    url = "postgresql://{POSTGRES_USER}:{POSTGRES_PASSWORD}@db:5432/{POSTGRES_DB}".format(**TEST_DB)
+    ctr = (
+        ctx.app_deps("backend")
+        .with_service_binding("db", database(ctx))
+        .with_service_binding("redis", cache(ctx))
+        .with_env_variable("DATABASE_URL", url)
+        .with_env_variable("REDIS_URL", "redis://redis:6379")
+    )
+    done = await run_tool("integration tests (backend)", ctr, ["npm", "run", "--silent", "test:integration"])
+    return await done.stdout()
+
+
+async def dockerfile_lint(ctx: Context) -> str:
+    """hadolint on both Dockerfiles; findings print as file:line rule message."""
+    files = [f"Dockerfile.{app}" for app in APPS]
+    src = dag.directory()
+    for f in files:
+        src = src.with_file(f, ctx.source.file(f))
+    if await ctx.source.glob(".hadolint.yaml"):
+        src = src.with_file(".hadolint.yaml", ctx.source.file(".hadolint.yaml"))
+    ctr = dag.container().from_(ctx.images.hadolint).with_directory("/src", src).with_workdir("/src")
+    done = await run_tool("dockerfile lint", ctr, ["hadolint", "--no-color", *files])
+    return await done.stdout()
+
+
+async def secret_scan(ctx: Context) -> str:
+    """trivy fs --scanners secret over the source (no vulnerability DB needed)."""
+    ctr = dag.container().from_(ctx.images.trivy).with_directory("/src", ctx.source)
+    args = [
+        "trivy",
+        "fs",
+        *TRIVY_OFFLINE,
+        "--scanners",
+        "secret",
+        "--exit-code",
+        "1",
+        "--format",
+        "table",
+        "/src",
+    ]
+    done = await run_tool("secret scan", ctr, args)
+    return await done.stdout()

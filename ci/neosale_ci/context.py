@@ -1,0 +1,121 @@
+"""What every stage needs: the source, the images and the extra CA; plus the
+base containers built from them. Stages take a Context, not the module
+object, so they stay plain functions that are easy to read and to test."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dagger
+from dagger import dag
+
+from .errors import StageError
+
+# Build outputs and local state never enter a build or a check: they would
+# bust the cache and can leak a developer's files.
+SOURCE_IGNORE = [
+    "**/node_modules",
+    "**/.next",
+    "**/dist",
+    "**/coverage",
+    "**/src/generated",
+    "**/.env",
+    "**/.env.*.local",
+    ".git",
+    ".venv",
+    "**/__pycache__",
+    "**/.pytest_cache",
+    "**/.mypy_cache",
+    "**/.ruff_cache",
+    "reports",
+    "e2e/test-results",
+    "e2e/playwright-report",
+]
+
+APPS = ("backend", "frontend")
+CA_PATH = "/etc/neosale/ca-bundle.crt"
+
+
+@dataclass(frozen=True)
+class Images:
+    node: str
+    trivy: str
+    hadolint: str
+    postgres: str
+    redis: str
+    nginx: str
+    python: str
+    playwright: str
+    registry: str
+
+
+@dataclass(frozen=True)
+class Context:
+    source: dagger.Directory
+    images: Images
+    ca_bundle: dagger.File | None = None
+
+    def with_ca(self, ctr: dagger.Container) -> dagger.Container:
+        """Trust the extra CA bundle (an intercepting proxy's) in npm, pip and curl."""
+        if self.ca_bundle is None:
+            return ctr
+        return (
+            ctr.with_mounted_file(CA_PATH, self.ca_bundle)
+            .with_env_variable("NODE_EXTRA_CA_CERTS", CA_PATH)
+            .with_env_variable("PIP_CERT", CA_PATH)
+            .with_env_variable("SSL_CERT_FILE", CA_PATH)
+        )
+
+    def node(self) -> dagger.Container:
+        return self.with_ca(
+            dag.container()
+            .from_(self.images.node)
+            .with_user("root")
+            .with_env_variable("CI", "true")
+            .with_env_variable("NEXT_TELEMETRY_DISABLED", "1")
+            .with_env_variable("npm_config_update_notifier", "false")
+            .with_env_variable("npm_config_fund", "false")
+            .with_env_variable("npm_config_audit", "false")
+            .with_mounted_cache("/root/.npm", dag.cache_volume("neosale-npm"))
+        )
+
+    def app(self, name: str) -> dagger.Directory:
+        if name not in APPS:
+            raise StageError("source", f"unknown app {name!r}: expected one of {', '.join(APPS)}")
+        return self.source.directory(name)
+
+    def app_deps(self, name: str) -> dagger.Container:
+        """The app with `npm ci` done. Only the manifests (and what install
+        scripts read) feed `npm ci`, so a source edit keeps it cached."""
+        src = self.app(name)
+        manifests = (
+            dag.directory()
+            .with_file("package.json", src.file("package.json"))
+            .with_file("package-lock.json", src.file("package-lock.json"))
+        )
+        if name == "backend":  # postinstall generates the Prisma client
+            manifests = (
+                manifests.with_directory("prisma", src.directory("prisma"))
+                .with_directory("scripts", src.directory("scripts"))
+                .with_file("prisma.config.ts", src.file("prisma.config.ts"))
+            )
+        workdir = f"/src/{name}"
+        return (
+            self.node()
+            .with_directory(workdir, manifests)
+            .with_workdir(workdir)
+            .with_exec(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .with_directory(workdir, src)
+        )
+
+
+async def run_tool(stage: str, ctr: dagger.Container, args: list[str]) -> dagger.Container:
+    """Run `args`; on a non-zero exit raise StageError with the tool's own
+    output (file, line, rule), not just the exit code."""
+    done = await ctr.with_exec(args, expect=dagger.ReturnType.ANY).sync()
+    code = await done.exit_code()
+    if code != 0:
+        stdout, stderr = await done.stdout(), await done.stderr()
+        output = "\n".join(part.strip() for part in (stdout, stderr) if part.strip())
+        raise StageError(stage, f"`{' '.join(args)}` exited {code}\n{output}")
+    return done

@@ -1,0 +1,90 @@
+"""The Trivy scan of an image and its gate.
+
+A Scan holds the image (as an OCI tarball, so Trivy needs no registry or
+daemon) and the vulnerability DB; reports are Files and the gate raises with
+the blocking list. Offline, the DB directory given is mounted as Trivy's
+cache and never updated.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import dagger
+from dagger import dag, enum_type
+
+from . import gate
+from .context import run_tool
+from .errors import StageError
+
+CACHE = "/var/cache/trivy"
+OFFLINE = [
+    "--cache-dir",
+    CACHE,
+    "--skip-db-update",
+    "--skip-java-db-update",
+    "--skip-check-update",
+    "--skip-version-check",
+    "--disable-telemetry",
+]
+
+
+@enum_type
+class ReportFormat(enum.Enum):
+    """Trivy report formats."""
+
+    JSON = "json"
+    SARIF = "sarif"
+    TABLE = "table"
+    CYCLONEDX = "cyclonedx"
+
+
+class Scan:
+    """One image, one DB: reports in any format and the release gate."""
+
+    def __init__(
+        self,
+        image: dagger.Container,
+        name: str,
+        db: dagger.Directory | None,
+        trivy_image: str,
+        ignore_file: dagger.File | None = None,
+    ) -> None:
+        self.image = image
+        self.name = name
+        self.db = db
+        self.trivy_image = trivy_image
+        self.ignore_file = ignore_file
+
+    def _trivy(self) -> dagger.Container:
+        ctr = dag.container().from_(self.trivy_image).with_file("/scan/image.tar", self.image.as_tarball())
+        if self.db is not None:
+            ctr = ctr.with_directory(CACHE, self.db)
+        if self.ignore_file is not None:
+            ctr = ctr.with_file("/scan/.trivyignore", self.ignore_file)
+        return ctr
+
+    def _args(self, fmt: ReportFormat) -> list[str]:
+        args = ["trivy", "image", "--input", "/scan/image.tar", "--scanners", "vuln", "--format", fmt.value]
+        if self.db is not None:
+            args += OFFLINE
+        if self.ignore_file is not None:
+            args += ["--ignorefile", "/scan/.trivyignore"]
+        return [*args, "--output", f"/scan/report.{fmt.value}"]
+
+    async def report(self, fmt: ReportFormat) -> dagger.File:
+        """The full report (every severity): the gate decides, the report informs."""
+        done = await run_tool(f"scan ({self.name})", self._trivy(), self._args(fmt))
+        return done.file(f"/scan/report.{fmt.value}")
+
+    async def gate(self, severity: str = "HIGH", ignore_unfixed: bool = True) -> str:
+        """Fail with the list of blocking findings, or return the summary."""
+        try:
+            gate.normalize_severity(severity)
+        except gate.GateConfigError as exc:
+            raise StageError(f"trivy gate ({self.name})", str(exc)) from exc
+        report = await (await self.report(ReportFormat.JSON)).contents()
+        result = gate.evaluate(report, severity, ignore_unfixed)
+        if not result.passed:
+            raise StageError(f"trivy gate ({self.name})", result.summary())
+        return result.summary()
