@@ -26,6 +26,8 @@ import (
 
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
@@ -177,6 +179,17 @@ func run(args []string) (int, error) {
 func withEngine(params client.Params, fn func(context.Context, *client.Client) error) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// The engine streams telemetry per trace: a root span gives this session
+	// one, and TRACEPARENT lets `run`'s child nest its own spans under it.
+	tp := sdktrace.NewTracerProvider()
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	ctx, root := tp.Tracer("dagger").Start(ctx, "dagger "+os.Args[1])
+	defer root.End()
+	carrier := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(ctx, carrier)
+	if tp := carrier.Get("traceparent"); tp != "" {
+		_ = os.Setenv("TRACEPARENT", tp)
+	}
 	params.RunnerHost = os.Getenv("_EXPERIMENTAL_DAGGER_RUNNER_HOST")
 	if params.RunnerHost == "" {
 		return errors.New("_EXPERIMENTAL_DAGGER_RUNNER_HOST is not set; source airgap/env.sh or point it at an engine (unix:///path/engine.sock)")
@@ -222,11 +235,13 @@ func (p *plainProgress) ExportSpans(_ context.Context, spans []sdktrace.ReadOnly
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, s := range spans {
-		if !visible(s.Attributes()) || s.EndTime().IsZero() {
+		// Spans arrive when they start too, with no end time yet.
+		if !visible(s.Attributes()) || !s.EndTime().After(s.StartTime()) && s.EndTime() != s.StartTime() ||
+			strings.HasPrefix(s.Name(), "remotes.") || strings.HasPrefix(s.Name(), "HTTP ") {
 			continue
 		}
 		status := "DONE"
-		if s.Status().Code == 1+1 { // codes.Error
+		if s.Status().Code == codes.Error {
 			status = "ERROR"
 		}
 		for _, a := range s.Attributes() {
