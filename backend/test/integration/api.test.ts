@@ -102,7 +102,10 @@ describe("against PostgreSQL and Redis", () => {
 
 describe("with a dependency down", () => {
   it("GET /ready is 503 naming the database when PostgreSQL is unreachable; /health stays 200", async () => {
-    const { app } = build({ DATABASE_URL: withPort(databaseUrl, await closedPort()) });
+    const { app, runtime } = build({ DATABASE_URL: withPort(databaseUrl, await closedPort()) });
+    // Only the database is down: let Redis connect first, or a slow first
+    // connection (service DNS in a CI container) would fail /ready too.
+    await waitForRedis(runtime);
     const started = Date.now();
     const res = await request(app).get("/ready").expect(503);
     expect(Date.now() - started).toBeLessThan(3000);

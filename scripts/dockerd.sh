@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Lifecycle of Debian's Docker daemon for image builds and container tests:
+#   scripts/dockerd.sh start | stop | status | logs [N]
+# `start` is idempotent: it returns at once when `docker info` already answers
+# (whoever started that daemon), otherwise starts dockerd in the background and
+# waits until it answers. Pid file and log live under
+# ${NEOSALE_CACHE:-$HOME/.cache/neosale-ci}/dockerd; `stop` only stops a daemon
+# this script started. Docker already treats 127.0.0.0/8 as an insecure
+# (plain HTTP) registry, so the local registry on 127.0.0.1:5000 needs no flag;
+# more can be added with NEOSALE_DOCKERD_ARGS="--insecure-registry host:port".
+set -euo pipefail
+
+CACHE="${NEOSALE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/neosale-ci}"
+run_dir="$CACHE/dockerd"
+pidfile="$run_dir/dockerd.pid"
+logfile="$run_dir/dockerd.log"
+DOCKERD="${DOCKERD:-/usr/sbin/dockerd}"
+# Debian's client (20.10): it drives BuildKit itself, no buildx plugin needed.
+DOCKER="${DOCKER:-/usr/bin/docker}"
+SOCKET="${NEOSALE_DOCKER_SOCKET:-/var/run/docker.sock}"
+START_TIMEOUT="${NEOSALE_DOCKERD_START_TIMEOUT:-60}"
+export DOCKER_HOST="unix://$SOCKET"
+
+log() { printf '[dockerd] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+pid_alive() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+answers() { timeout 10 "$DOCKER" info >/dev/null 2>&1; }
+
+cmd_start() {
+  if answers; then
+    log "already answering on $DOCKER_HOST"
+    return 0
+  fi
+  [ "$(id -u)" = 0 ] || die "dockerd must run as root"
+  [ -x "$DOCKERD" ] || die "$DOCKERD is missing (apt-get install docker.io)"
+  [ -x "$DOCKER" ] || die "$DOCKER is missing (apt-get install docker.io)"
+  mkdir -p "$run_dir"
+  if pid_alive; then
+    log "pid $(cat "$pidfile") is starting; waiting for it"
+  else
+    rm -f "$pidfile"
+    # A socket nobody answers on is left over from a crash and blocks the bind.
+    if [ -S "$SOCKET" ]; then log "removing stale socket $SOCKET"; rm -f "$SOCKET"; fi
+    log "starting $DOCKERD (log $logfile)"
+    # setsid: the daemon outlives this shell and its terminal.
+    # shellcheck disable=SC2086
+    setsid "$DOCKERD" \
+      --host "unix://$SOCKET" \
+      --pidfile "$run_dir/dockerd.internal.pid" \
+      ${NEOSALE_DOCKERD_ARGS:-} \
+      >>"$logfile" 2>&1 </dev/null &
+    echo $! >"$pidfile"
+  fi
+  local deadline=$((SECONDS + START_TIMEOUT))
+  until answers; do
+    if ! pid_alive; then
+      tail -n 20 "$logfile" >&2 || true
+      rm -f "$pidfile"
+      die "dockerd exited during start (see $logfile)"
+    fi
+    if ((SECONDS > deadline)); then
+      tail -n 20 "$logfile" >&2 || true
+      die "dockerd did not answer within ${START_TIMEOUT}s (see $logfile)"
+    fi
+    sleep 1
+  done
+  log "up: pid $(cat "$pidfile"), $DOCKER_HOST"
+}
+
+cmd_stop() {
+  if ! pid_alive; then
+    rm -f "$pidfile"
+    if answers; then log "a daemon not started by this script answers on $DOCKER_HOST; leaving it"; else log "not running"; fi
+    return 0
+  fi
+  local pid; pid="$(cat "$pidfile")"
+  log "stopping pid $pid"
+  kill -TERM "$pid" 2>/dev/null || true
+  # dockerd stops its containers first (10 s each by default), so allow time.
+  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "still running after 60s, killing"; kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+  log "stopped"
+}
+
+cmd_status() {
+  if answers; then
+    local v; v="$("$DOCKER" version --format '{{.Server.Version}}' 2>/dev/null || echo unknown)"
+    if pid_alive; then echo "up version=$v pid=$(cat "$pidfile") host=$DOCKER_HOST"; else echo "up version=$v pid=external host=$DOCKER_HOST"; fi
+  else
+    echo "down"
+    return 3
+  fi
+}
+
+case "${1:-}" in
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  status) cmd_status ;;
+  logs) tail -n "${2:-100}" "$logfile" ;;
+  *) echo "usage: $0 start|stop|status|logs [N]" >&2; exit 2 ;;
+esac
