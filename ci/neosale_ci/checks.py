@@ -7,6 +7,8 @@ import dagger
 from dagger import dag
 
 from .context import APPS, Context, run_tool
+from .errors import StageError
+from .migrations import Problem, blocking, new_migrations, unexplained_acknowledgements
 
 # Test-only credentials of the throwaway database the integration check
 # starts: it lives as long as the check and only the check can reach it.
@@ -91,3 +93,49 @@ async def secret_scan(ctx: Context) -> str:
     ]
     done = await run_tool("secret scan", ctr, args)
     return await done.stdout()
+
+
+SQUAWK = "squawk-cli==2.70.0"
+
+
+async def migration_safety(ctx: Context, base: dagger.Directory | None) -> str:
+    """squawk on the migrations new relative to `base` (the base ref's
+    backend/prisma/migrations); fails on changes that break the running colour."""
+    migrations = ctx.app("backend").directory("prisma/migrations")
+    current = [e.rstrip("/") for e in await migrations.entries()]
+    base_names = [e.rstrip("/") for e in await base.entries()] if base is not None else None
+    new = new_migrations(current, base_names)
+    if not new:
+        return "no new migration"
+    files = [f"{name}/migration.sql" for name in new]
+    problems: list[Problem] = []
+    work = dag.directory()
+    for f in files:
+        work = work.with_file(f, migrations.file(f))
+        problems += unexplained_acknowledgements(f, await migrations.file(f).contents())
+    # A venv: Debian's python refuses pip installs into the system (PEP 668).
+    ctr = (
+        ctx.with_ca(dag.container().from_(ctx.images.python))
+        .with_mounted_cache("/root/.cache/pip", dag.cache_volume("neosale-pip"))
+        .with_exec(["python3", "-m", "venv", "/opt/squawk"])
+        .with_exec(["/opt/squawk/bin/pip", "install", "--quiet", "--disable-pip-version-check", SQUAWK])
+        .with_directory("/migrations", work)
+        .with_workdir("/migrations")
+        .with_exec(
+            ["/opt/squawk/bin/squawk", "--reporter", "json", "--pg-version", "15", *files],
+            expect=dagger.ReturnType.ANY,
+        )
+    )
+    code = await ctr.exit_code()
+    if code not in (0, 1):  # 1 = findings; anything else is squawk failing
+        raise StageError("migration safety", f"squawk exited {code}: {await ctr.stderr()}")
+    problems += blocking(await ctr.stdout())
+    if problems:
+        lines = "\n".join(f"  {p}" for p in sorted(problems))
+        raise StageError(
+            "migration safety",
+            f"{len(problems)} change(s) would break the colour still running:\n{lines}\n"
+            "Split the change (expand now, contract in a later release), or acknowledge it in the "
+            "migration: `-- squawk-ignore RULE -- why this is safe`.",
+        )
+    return f"{len(files)} new migration(s) safe for blue-green: {', '.join(new)}"

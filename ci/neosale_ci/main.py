@@ -81,6 +81,9 @@ class Neosale:
     ca_bundle: Annotated[
         dagger.File | None, Doc("extra CA bundle to trust (an intercepting proxy's), PEM")
     ] = None
+    source_url: Annotated[str, Doc("repository URL for the images' source label")] = (
+        "https://github.com/neosale/neosale"
+    )
 
     def ctx(self) -> Context:
         images = Images(
@@ -137,10 +140,22 @@ class Neosale:
         """Trivy secret scan of the source."""
         await checks.secret_scan(self.ctx())
 
+    @function
+    @check
+    async def migration_safety(
+        self,
+        base: Annotated[
+            dagger.Directory | None,
+            Doc("backend/prisma/migrations at the base ref; without it every migration is checked"),
+        ] = None,
+    ) -> str:
+        """squawk on new Prisma migrations: fails on changes that break the colour still running."""
+        return await checks.migration_safety(self.ctx(), base)
+
     # --- builds -----------------------------------------------------------
 
-    def _info(self, sha: str, version: str, created: str, source_url: str) -> build_stage.BuildInfo:
-        return build_stage.BuildInfo(Revision(sha), created, version or sha[:7], source_url)
+    def _info(self, sha: str, version: str, created: str) -> build_stage.BuildInfo:
+        return build_stage.BuildInfo(Revision(sha), created, version or sha[:7], self.source_url)
 
     @function
     async def build_frontend(
@@ -148,14 +163,9 @@ class Neosale:
         sha: ShaArg,
         created: Annotated[str, Doc("build time, RFC 3339")],
         version: Annotated[str, Doc("version label; default: short sha")] = "",
-        source_url: Annotated[
-            str, Doc("repository URL for the source label")
-        ] = "https://github.com/neosale/neosale",
     ) -> dagger.Container:
         """The frontend image from Dockerfile.frontend, labelled from the commit."""
-        return await build_stage.build_image(
-            self.ctx(), "frontend", self._info(sha, version, created, source_url)
-        )
+        return await build_stage.build_image(self.ctx(), "frontend", self._info(sha, version, created))
 
     @function
     async def build_backend(
@@ -163,14 +173,9 @@ class Neosale:
         sha: ShaArg,
         created: Annotated[str, Doc("build time, RFC 3339")],
         version: Annotated[str, Doc("version label; default: short sha")] = "",
-        source_url: Annotated[
-            str, Doc("repository URL for the source label")
-        ] = "https://github.com/neosale/neosale",
     ) -> dagger.Container:
         """The backend image from Dockerfile.backend, labelled from the commit."""
-        return await build_stage.build_image(
-            self.ctx(), "backend", self._info(sha, version, created, source_url)
-        )
+        return await build_stage.build_image(self.ctx(), "backend", self._info(sha, version, created))
 
     # --- scan -------------------------------------------------------------
 
@@ -186,6 +191,15 @@ class Neosale:
     ) -> TrivyScan:
         """Scan an image with Trivy; chain `report` or `gate`."""
         return TrivyScan(image=image, name=name, trivy_image=self.trivy_image, db=db, ignore_file=ignore_file)
+
+    @function
+    async def sbom(
+        self,
+        image: Annotated[dagger.Container, Doc("the image to describe")],
+        name: Annotated[str, Doc("a name for the report")] = "image",
+    ) -> dagger.File:
+        """A CycloneDX SBOM of the image (Dagger cannot attach it to the image yet: ship it as a file)."""
+        return await Scan(image, name, None, self.trivy_image).report(ReportFormat.CYCLONEDX)
 
     # --- publish ----------------------------------------------------------
 
@@ -217,17 +231,21 @@ class Neosale:
         password: Annotated[dagger.Secret | None, Doc("registry password or token")] = None,
         trivy_db: Annotated[dagger.Directory | None, Doc("Trivy cache dir for an offline scan")] = None,
         severity: Annotated[str, Doc("lowest severity that fails the gate")] = "HIGH",
+        base_migrations: Annotated[
+            dagger.Directory | None, Doc("backend/prisma/migrations at the base ref, for migration safety")
+        ] = None,
     ) -> PipelineRun:
         """checks (concurrent) → builds → Trivy gate → publish; returns the run's reports."""
         return await run_pipeline(
             self.ctx(),
-            info=self._info(sha, version, created, "https://github.com/neosale/neosale"),
+            info=self._info(sha, version, created),
             ref=ref,
             registry=registry,
             username=username,
             password=password,
             trivy_db=trivy_db,
             severity=severity,
+            base_migrations=base_migrations,
         )
 
 

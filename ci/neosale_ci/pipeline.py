@@ -77,6 +77,7 @@ async def run_pipeline(
     password: dagger.Secret | None,
     trivy_db: dagger.Directory | None,
     severity: str,
+    base_migrations: dagger.Directory | None = None,
 ) -> PipelineRun:
     report = RunReport(info.revision.sha)
     sarif: list[dagger.File] = []
@@ -92,6 +93,7 @@ async def run_pipeline(
         ("integration tests (backend)", partial(checks.integration_test, ctx)),
         ("dockerfile lint", partial(checks.dockerfile_lint, ctx)),
         ("secret scan", partial(checks.secret_scan, ctx)),
+        ("migration safety", partial(checks.migration_safety, ctx, base_migrations)),
     ]
     async with anyio.create_task_group() as tg:
         for name, step in stages:

@@ -65,7 +65,10 @@ class Scan:
         return ctr
 
     def _args(self, fmt: ReportFormat) -> list[str]:
-        args = ["trivy", "image", "--input", "/scan/image.tar", "--scanners", "vuln", "--format", fmt.value]
+        args = ["trivy", "image", "--input", "/scan/image.tar", "--format", fmt.value]
+        # A CycloneDX SBOM lists components; the other formats report vulnerabilities.
+        if fmt is not ReportFormat.CYCLONEDX:
+            args += ["--scanners", "vuln"]
         if self.db is not None:
             args += OFFLINE
         if self.ignore_file is not None:

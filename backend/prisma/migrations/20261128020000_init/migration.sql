@@ -1,3 +1,4 @@
+-- squawk-ignore-file require-concurrent-index-creation -- the tables are created here, nothing reads them yet
 -- CreateTable
 CREATE TABLE "Product" (
     "id" SERIAL NOT NULL,

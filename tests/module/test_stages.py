@@ -1,0 +1,144 @@
+"""Each stage against the real engine and the stand-in images, with planted defects."""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+import dagger
+import httpx
+import pytest
+from dagger import dag
+
+from neosale_airgap import standins
+from neosale_ci import Neosale
+from neosale_ci.errors import StageError
+from neosale_ci.scan import ReportFormat
+
+pytestmark = [pytest.mark.engine, pytest.mark.anyio]
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+ACCEPT = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
+
+
+def with_source(mod: Neosale, source: dagger.Directory) -> Neosale:
+    mod.source = source
+    return mod
+
+
+async def test_lint_failure_names_file_line_and_rule(neosale: Neosale) -> None:
+    planted = neosale.source.with_new_file(
+        "frontend/src/lib/planted.ts", "export function f(): number {\n  var x = 1;\n  return x;\n}\n"
+    )
+    with pytest.raises(StageError) as err:
+        await with_source(neosale, planted).lint()
+    msg = str(err.value)
+    assert "lint (frontend)" in msg
+    assert "planted.ts" in msg
+    assert "2:3" in msg
+    assert "no-var" in msg
+
+
+async def test_migration_safety_blocks_a_dropped_column(neosale: Neosale) -> None:
+    base = neosale.source.directory("backend/prisma/migrations")
+    drop = 'ALTER TABLE "Lead" DROP COLUMN "company";\n'
+    planted = neosale.source.with_new_file(
+        "backend/prisma/migrations/20991231000000_drop/migration.sql", drop
+    )
+    with pytest.raises(StageError) as err:
+        await with_source(neosale, planted).migration_safety(base=base)
+    assert "20991231000000_drop/migration.sql:1 ban-drop-column" in str(err.value)
+
+
+async def test_migration_safety_accepts_a_reasoned_acknowledgement(neosale: Neosale) -> None:
+    base = neosale.source.directory("backend/prisma/migrations")
+    sql = (
+        "-- squawk-ignore ban-drop-column -- unread since v1.4 (contract step)\n"
+        'ALTER TABLE "Lead" DROP COLUMN "company";\n'
+    )
+    planted = neosale.source.with_new_file("backend/prisma/migrations/20991231000000_drop/migration.sql", sql)
+    out = await with_source(neosale, planted).migration_safety(base=base)
+    assert "20991231000000_drop" in out
+
+
+async def test_migration_safety_refuses_acknowledgement_without_reason(neosale: Neosale) -> None:
+    base = neosale.source.directory("backend/prisma/migrations")
+    sql = '-- squawk-ignore ban-drop-column\nALTER TABLE "Lead" DROP COLUMN "company";\n'
+    planted = neosale.source.with_new_file("backend/prisma/migrations/20991231000000_drop/migration.sql", sql)
+    with pytest.raises(StageError, match="acknowledged without a reason"):
+        await with_source(neosale, planted).migration_safety(base=base)
+
+
+def vulnerable_image(node_image: str) -> dagger.Container:
+    pkg = json.dumps({"name": "lodash", "version": "4.17.15"})
+    return (
+        dag.container()
+        .from_(node_image)
+        .with_new_file("/app/package.json", json.dumps({"name": "app", "version": "1.0.0"}))
+        .with_new_file("/app/node_modules/lodash/package.json", pkg)
+    )
+
+
+async def test_trivy_gate_lists_blocking_findings(neosale: Neosale) -> None:
+    db = dag.host().directory(str(standins.trivy_db_cache()))
+    scan = neosale.scan(vulnerable_image(neosale.node_image), name="planted", db=db)
+    with pytest.raises(StageError) as err:
+        await scan.gate(severity="HIGH")
+    assert "CVE-2020-8203  lodash  installed 4.17.15  fixed 4.17.19  HIGH" in str(err.value)
+    # Above the finding's severity the same image passes.
+    assert "passed" in await scan.gate(severity="CRITICAL")
+    sarif = json.loads(await (await scan.report(ReportFormat.SARIF)).contents())
+    rules = {r["id"] for run in sarif["runs"] for r in run["tool"]["driver"]["rules"]}
+    assert "CVE-2020-8203" in rules
+
+
+async def test_trivy_gate_rejects_bad_severity(neosale: Neosale) -> None:
+    scan = neosale.scan(vulnerable_image(neosale.node_image), name="planted", db=None)
+    with pytest.raises(StageError, match="'SEVERE' is not one of"):
+        await scan.gate(severity="SEVERE")
+
+
+async def test_sbom_is_cyclonedx(neosale: Neosale) -> None:
+    sbom = json.loads(await (await neosale.sbom(vulnerable_image(neosale.node_image), "planted")).contents())
+    assert sbom["bomFormat"] == "CycloneDX"
+    names = {c.get("name") for c in sbom.get("components", [])}
+    assert "lodash" in names
+
+
+async def test_publish_pushes_every_tag_to_one_digest(neosale: Neosale) -> None:
+    repo = f"{standins.registry_addr()}/neosale-test/publish-{secrets.token_hex(4)}"
+    image = dag.container().from_(neosale.node_image).with_label("test.nonce", secrets.token_hex(8))
+    ref = await neosale.publish(image, repo, SHA, ref="refs/tags/v1.2.3")
+    digest = ref.split("@", 1)[1]
+    host, path = repo.split("/", 1)
+    async with httpx.AsyncClient(base_url=f"http://{host}/v2/{path}") as registry:
+        tags = (await registry.get("/tags/list")).json()["tags"]
+        heads = [await registry.head(f"/manifests/{tag}", headers={"Accept": ACCEPT}) for tag in tags]
+    assert sorted(tags) == sorted([SHA, "sha-0123456", "1.2.3", "1.2", "1"])
+    assert {h.headers["Docker-Content-Digest"] for h in heads} == {digest}
+
+
+async def test_publish_bad_inputs_push_nothing(neosale: Neosale) -> None:
+    repo = f"{standins.registry_addr()}/neosale-test/never-{secrets.token_hex(4)}"
+    image = dag.container().from_(neosale.node_image)
+    with pytest.raises(StageError, match="is invalid: expected HOST"):
+        await neosale.publish(image, "Not A Repo", SHA)
+    with pytest.raises(Exception, match="is not a full 40-hex"):
+        await neosale.publish(image, repo, "abc")
+    host, path = repo.split("/", 1)
+    async with httpx.AsyncClient() as client:
+        assert (await client.get(f"http://{host}/v2/{path}/tags/list")).status_code == 404
+
+
+async def test_registry_password_never_lands_in_the_image(neosale: Neosale) -> None:
+    password = "pw-" + secrets.token_hex(16)
+    repo = f"{standins.registry_addr()}/neosale-test/auth-{secrets.token_hex(4)}"
+    image = dag.container().from_(neosale.node_image).with_label("test.nonce", secrets.token_hex(8))
+    secret = dag.set_secret(f"registry-{secrets.token_hex(4)}", password)
+    ref = await neosale.publish(image, repo, SHA, username="ci", password=secret)
+    host, path = repo.split("/", 1)
+    async with httpx.AsyncClient(base_url=f"http://{host}/v2/{path}") as registry:
+        manifest = await registry.get(f"/manifests/{ref.split('@')[1]}", headers={"Accept": ACCEPT})
+        config = await registry.get(f"/blobs/{manifest.json()['config']['digest']}")
+    assert password not in manifest.text
+    assert password not in config.text
