@@ -1,0 +1,223 @@
+"""`python -m neosale_deploy COMMAND [options]`.
+
+Exit codes: 0 done, 1 deploy failed or rolled back (traffic on the old colour),
+2 bad input (nothing changed), 3 another deploy holds the lock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from types import FrameType
+from typing import Any
+
+from neosale_deploy.deployer import Deployer
+from neosale_deploy.errors import DeployError, UsageError
+from neosale_deploy.model import ROLES, ImageRef, Target, load_target
+
+
+def _common() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("target (override the --config file)")
+    g.add_argument("--config", default=os.environ.get("NEOSALE_DEPLOY_CONFIG"), help="TOML target file")
+    g.add_argument("--project", help="e.g. neosale-staging (prefix of every container, volume, network)")
+    g.add_argument(
+        "--host", help="docker host: unix:///var/run/docker.sock, tcp://HOST:2376, ssh://USER@HOST"
+    )
+    g.add_argument("--tls-ca")
+    g.add_argument("--tls-cert")
+    g.add_argument("--tls-key")
+    g.add_argument("--no-tls-verify", dest="tls_verify", action="store_false", default=None)
+    g.add_argument("--network")
+    g.add_argument("--router-image")
+    g.add_argument("--router-port", type=int)
+    g.add_argument("--preview-port", type=int)
+    g.add_argument("--router-bind")
+    g.add_argument("--preview-bind")
+    g.add_argument("--public-host", help="where this machine reaches the router's ports")
+    g.add_argument("--conf-volume", help="docker volume or absolute host dir for the router's conf.d")
+    g.add_argument("--state-dir", help="local ledger directory (default: a volume on the docker host)")
+    g.add_argument("--postgres-image")
+    g.add_argument("--database-url")
+    g.add_argument("--migrate-command", help="shell-quoted; default: node dist/migrate.js")
+    g.add_argument(
+        "--smoke", choices=["auto", "neosale_smoke", "builtin"], help="smoke runner (default auto)"
+    )
+    g.add_argument("--smoke-config", help="neosale_smoke TOML file")
+    g.add_argument("--smoke-command", help="shell-quoted; {url} is the preview URL; default: built-in probe")
+    g.add_argument("--retain-seconds", type=float)
+    g.add_argument("--health-timeout", type=float)
+    g.add_argument("--verify-seconds", type=float)
+    g.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="ROLE:NAME=VALUE",
+        help="container environment (repeatable)",
+    )
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="neosale-deploy", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("deploy", parents=[common], help="blue-green deploy of two images pinned by digest")
+    d.add_argument("--backend", required=True, help="IMAGE@sha256:...")
+    d.add_argument("--frontend", required=True, help="IMAGE@sha256:...")
+    d.add_argument("--approved-by")
+    d.add_argument("--production", action="store_true", help="back up PostgreSQL (pg_dump -Fc) first")
+    d.add_argument("--skip-migrations", action="store_true")
+    r = sub.add_parser("rollback", parents=[common], help="back to the previous colour")
+    r.add_argument("--approved-by")
+    s = sub.add_parser("status", parents=[common], help="live colour, digests, health, last deploys")
+    s.add_argument("--json", action="store_true")
+    h = sub.add_parser("history", parents=[common], help="the ledger")
+    h.add_argument("--json", action="store_true")
+    h.add_argument("--limit", type=int, default=20)
+    rs = sub.add_parser("restore", parents=[common], help="restore a PostgreSQL backup named in the ledger")
+    rs.add_argument("backup_id")
+    rs.add_argument("--approved-by")
+    sub.add_parser("reconcile", parents=[common], help="converge: router up and healthy, leftovers removed")
+    return parser
+
+
+_TARGET_OPTIONS = (
+    "project",
+    "host",
+    "tls_ca",
+    "tls_cert",
+    "tls_key",
+    "tls_verify",
+    "network",
+    "router_image",
+    "router_port",
+    "preview_port",
+    "router_bind",
+    "preview_bind",
+    "public_host",
+    "conf_volume",
+    "state_dir",
+    "postgres_image",
+    "database_url",
+    "retain_seconds",
+    "health_timeout",
+    "verify_seconds",
+    "smoke",
+    "smoke_config",
+)
+
+
+def _target(args: argparse.Namespace) -> Target:
+    overrides: dict[str, Any] = {k: getattr(args, k) for k in _TARGET_OPTIONS}
+    for key in ("migrate_command", "smoke_command"):
+        value = getattr(args, key)
+        if value is not None:
+            overrides[key] = tuple(shlex.split(value))
+    target = load_target(args.config, **overrides)
+    if args.env:
+        roles = dict(target.roles)
+        for item in args.env:
+            role, sep, assignment = item.partition(":")
+            name, eq, value = assignment.partition("=")
+            if not sep or not eq or role not in ROLES or not name:
+                raise UsageError(
+                    f"--env {item!r} is not understood: expected ROLE:NAME=VALUE with ROLE one of {ROLES}"
+                )
+            roles[role] = replace(roles[role], env={**roles[role].env, name: value})
+        target = replace(target, roles=roles)
+    return target
+
+
+def _print_history(entries: list[dict[str, Any]]) -> None:
+    for e in entries:
+        phases = " ".join(
+            f"{p['name']}:{p.get('seconds', '?')}s{'' if p.get('ok') else '!'}" for p in e.get("phases", [])
+        )
+        print(
+            f"{e['id']}  {e.get('kind', '?'):9} {e.get('result', '?'):12} colour={e.get('colour') or '-'} "
+            f"approved_by={e.get('approved_by') or '-'}"
+        )
+        for role in ROLES:
+            if e.get(role):
+                print(f"    {role:8} {e[role]}")
+        if e.get("backup"):
+            print(f"    backup   {e['backup'].get('id')} {e['backup'].get('bytes', '')}")
+        if e.get("reason"):
+            print(f"    reason   {e['reason']}")
+        if phases:
+            print(f"    phases   {phases}")
+
+
+def _print_status(st: dict[str, Any]) -> None:
+    router = st["router"]
+    print(f"project {st['project']} on {st['host']}")
+    where = (
+        f"{router['name']} {router['state']}" if router else "MISSING (rerun deploy or reconcile to recreate)"
+    )
+    print(f"router  {where}")
+    print(f"live    {st['live'] or 'none'} at {st['live_url']}")
+    print(f"preview {st['preview'] or 'none'} at {st['preview_url']}")
+    for colour, info in st["colours"].items():
+        mark = "LIVE" if colour == st["live"] else "idle"
+        http = "" if "http_ok" not in info else f" http={'ok' if info['http_ok'] else 'FAIL'}"
+        print(f"{colour:6}  {mark} deploy={info['deploy_id'] or '?'}{http}")
+        for role, c in info["containers"].items():
+            print(f"    {role:8} {c['state']}/{c['health'] or '-'} {info['images'].get(role, '')}")
+    if st["lock"]:
+        print(
+            f"lock    held by {st['lock'].get('command')} {st['lock'].get('id')} pid {st['lock'].get('pid')}"
+        )
+    print("last deploys:")
+    for e in st["last"]:
+        print(f"    {e['id']} {e.get('kind')} {e.get('result')} {e.get('colour', '-')} {e.get('reason', '')}")
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # SystemExit unwinds: the lock is released and the ledger says "interrupted".
+    raise SystemExit(128 + signum)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        if args.command == "deploy":
+            # Checked before connecting anywhere: a bad reference changes nothing.
+            backend = ImageRef.parse(args.backend, "--backend")
+            frontend = ImageRef.parse(args.frontend, "--frontend")
+            return Deployer(_target(args)).deploy(
+                backend, frontend, args.approved_by, args.production, migrate=not args.skip_migrations
+            )
+        dep = Deployer(_target(args))
+        if args.command == "rollback":
+            return dep.rollback(args.approved_by)
+        if args.command == "restore":
+            return dep.restore(args.backup_id, args.approved_by)
+        if args.command == "reconcile":
+            return dep.reconcile_command()
+        if args.command == "status":
+            st = dep.status()
+            if args.json:
+                print(json.dumps(st, indent=2))
+            else:
+                _print_status(st)
+            return 0
+        entries = dep.history()[-args.limit :]
+        if args.json:
+            for e in entries:
+                print(json.dumps(e, sort_keys=True))
+        else:
+            _print_history(entries)
+        return 0
+    except DeployError as exc:
+        print(f"neosale-deploy: error: {exc}", file=sys.stderr)
+        return exc.exit_code

@@ -1,0 +1,279 @@
+"""The deploy target (a docker host and one NEOSALE project on it) and image references."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from neosale_deploy.errors import UsageError
+
+COLOURS = ("blue", "green")
+ROLES = ("backend", "frontend")
+# One-off containers (never part of a colour): reconcile removes leftovers.
+ONE_OFF_ROLES = ("migrate", "backup", "restore")
+
+LABEL_PREFIX = "dev.neosale.deploy"
+LABEL_PROJECT = f"{LABEL_PREFIX}.project"
+LABEL_COLOUR = f"{LABEL_PREFIX}.colour"
+LABEL_ROLE = f"{LABEL_PREFIX}.role"
+LABEL_DIGEST = f"{LABEL_PREFIX}.digest"
+LABEL_IMAGE = f"{LABEL_PREFIX}.image"
+LABEL_DEPLOY_ID = f"{LABEL_PREFIX}.deploy-id"
+LABEL_LOCK = f"{LABEL_PREFIX}.lock"
+
+_DIGEST_REF = re.compile(r"^(?P<repo>[a-z0-9][A-Za-z0-9._/:-]*)@(?P<digest>sha256:[0-9a-f]{64})$")
+_PROJECT = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+
+
+def other_colour(colour: str) -> str:
+    return COLOURS[1] if colour == COLOURS[0] else COLOURS[0]
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """An image pinned by digest: `repo[:tag]@sha256:<64 hex>`. Tags alone are refused."""
+
+    repo: str
+    digest: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.repo}@{self.digest}"
+
+    @property
+    def repository(self) -> str:
+        """The repository without a tag (what `docker pull repo@digest` needs)."""
+        last = self.repo.rsplit("/", 1)
+        if ":" in last[-1]:
+            return self.repo.rsplit(":", 1)[0]
+        return self.repo
+
+    @property
+    def pull_ref(self) -> str:
+        return f"{self.repository}@{self.digest}"
+
+    @classmethod
+    def parse(cls, value: str, what: str) -> ImageRef:
+        m = _DIGEST_REF.match(value.strip())
+        if m is None:
+            if "@" not in value:
+                hint = "it has no digest (a tag can move; deploys are by digest)"
+            else:
+                hint = "the digest is not sha256:<64 lowercase hex>"
+            raise UsageError(
+                f"{what} {value!r} is not an image pinned by digest: {hint}; expected IMAGE@sha256:<64 hex>"
+            )
+        return cls(repo=m["repo"], digest=m["digest"])
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    """One application container of a colour."""
+
+    name: str
+    port: int
+    health_path: str
+    ready_path: str | None = None
+    version_path: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def _default_roles() -> dict[str, RoleSpec]:
+    return {
+        "backend": RoleSpec("backend", 4000, "/health", "/ready", "/version"),
+        "frontend": RoleSpec("frontend", 3000, "/api/health"),
+    }
+
+
+@dataclass(frozen=True)
+class Target:
+    """Everything the deployer needs to know about one environment (e.g. neosale-staging)."""
+
+    project: str = "neosale-staging"
+    # unix:///var/run/docker.sock, tcp://host:2376 (with tls_*), ssh://user@host
+    host: str = ""
+    tls_ca: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_verify: bool = True
+    network: str = ""
+    router_image: str = "nginx:1.27"
+    router_port: int = 8080
+    preview_port: int = 8081
+    router_bind: str = "0.0.0.0"  # noqa: S104 (the router is the public entry)
+    # Empty: 127.0.0.1 for a local socket, 0.0.0.0 for a remote host (the deployer probes it).
+    preview_bind: str = ""
+    # Where the deployer reaches the router's ports; empty: derived from host.
+    public_host: str = ""
+    # A docker volume name, or an absolute host directory, mounted at the router's conf.d.
+    conf_volume: str = ""
+    # Empty: the ledger lives in the docker volume <project>-deploy-state on the target host.
+    state_dir: str = ""
+    roles: dict[str, RoleSpec] = field(default_factory=_default_roles)
+    # Run once with the new backend image before the switch; the first word is the entrypoint.
+    migrate_command: tuple[str, ...] = ("node", "dist/migrate.js")
+    migrate_timeout: float = 600.0
+    postgres_image: str = "postgres:16"
+    # postgres://user:pass@host:port/db of the shared database (for --production backups);
+    # empty: the backend's DATABASE_URL.
+    database_url: str = ""
+    backup_volume: str = ""
+    retain_seconds: float = 3600.0
+    health_timeout: float = 120.0
+    verify_seconds: float = 3.0
+    lock_ttl: float = 7200.0
+    stop_timeout: int = 30
+    # Smoke on preview: "auto" = the neosale_smoke runner when installed, else the
+    # built-in probe; "neosale_smoke"; "builtin". smoke_config: its TOML file.
+    smoke: str = "auto"
+    smoke_config: str = ""
+    # Instead of either: a command line (no shell); `{url}` becomes the preview URL.
+    smoke_command: tuple[str, ...] = ()
+    api_timeout: float = 120.0
+
+    def __post_init__(self) -> None:
+        if not _PROJECT.match(self.project):
+            raise UsageError(
+                f"project {self.project!r} is not a valid name: "
+                "expected lowercase letters, digits, '-', '_', '.'"
+            )
+        for name in ("router_port", "preview_port"):
+            port = getattr(self, name)
+            if not 0 < port < 65536:
+                raise UsageError(f"{name} {port!r} is out of range: expected 1..65535")
+        if self.router_port == self.preview_port:
+            raise UsageError(f"router_port and preview_port are both {self.router_port}: expected two ports")
+        if self.smoke not in ("auto", "neosale_smoke", "builtin"):
+            raise UsageError(f"smoke {self.smoke!r} is not known: expected auto, neosale_smoke or builtin")
+        if not self.migrate_command:
+            raise UsageError(
+                "migrate_command is empty: expected a command such as ['node', 'dist/migrate.js']"
+            )
+
+    # Derived names: every object of the project carries its name.
+    @property
+    def docker_host(self) -> str:
+        return self.host or os.environ.get("DOCKER_HOST", "") or "unix:///var/run/docker.sock"
+
+    @property
+    def network_name(self) -> str:
+        return self.network or self.project
+
+    @property
+    def router_name(self) -> str:
+        return f"{self.project}-router"
+
+    @property
+    def lock_name(self) -> str:
+        return f"{self.project}-deploy-lock"
+
+    @property
+    def conf_mount(self) -> str:
+        return self.conf_volume or f"{self.project}-router-conf"
+
+    @property
+    def state_volume(self) -> str:
+        return f"{self.project}-deploy-state"
+
+    @property
+    def backup_volume_name(self) -> str:
+        return self.backup_volume or f"{self.project}-backups"
+
+    @property
+    def is_local(self) -> bool:
+        return self.docker_host.startswith(("unix://", "npipe://"))
+
+    @property
+    def probe_host(self) -> str:
+        if self.public_host:
+            return self.public_host
+        if self.is_local:
+            return "127.0.0.1"
+        return urlsplit(self.docker_host).hostname or "127.0.0.1"
+
+    @property
+    def preview_bind_addr(self) -> str:
+        return self.preview_bind or ("127.0.0.1" if self.is_local else "0.0.0.0")  # noqa: S104
+
+    @property
+    def live_url(self) -> str:
+        return f"http://{self.probe_host}:{self.router_port}"
+
+    @property
+    def preview_url(self) -> str:
+        return f"http://{self.probe_host}:{self.preview_port}"
+
+    def container_name(self, colour: str, role: str) -> str:
+        return f"{self.project}-{colour}-{role}"
+
+    def with_overrides(self, **values: Any) -> Target:
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+
+def _as_roles(raw: Any, path: str) -> dict[str, RoleSpec]:
+    roles = _default_roles()
+    if not isinstance(raw, dict):
+        raise UsageError(f"{path}: [roles] must be a table, got {type(raw).__name__}")
+    for name, spec in raw.items():
+        if name not in ROLES:
+            raise UsageError(
+                f"{path}: unknown role {name!r} under [roles]: expected one of {', '.join(ROLES)}"
+            )
+        if not isinstance(spec, dict):
+            raise UsageError(f"{path}: [roles.{name}] must be a table")
+        env = spec.get("env", {})
+        if not isinstance(env, dict) or not all(
+            isinstance(v, str | int | float | bool) for v in env.values()
+        ):
+            raise UsageError(f"{path}: [roles.{name}.env] must map names to strings")
+        base = roles[name]
+        known = {"port", "health_path", "ready_path", "version_path", "env"}
+        unknown = set(spec) - known
+        if unknown:
+            raise UsageError(
+                f"{path}: unknown key(s) {sorted(unknown)} in [roles.{name}]: expected {sorted(known)}"
+            )
+        roles[name] = replace(
+            base,
+            port=int(spec.get("port", base.port)),
+            health_path=str(spec.get("health_path", base.health_path)),
+            ready_path=spec.get("ready_path", base.ready_path),
+            version_path=spec.get("version_path", base.version_path),
+            env={str(k): str(v) for k, v in env.items()},
+        )
+    return roles
+
+
+def load_target(path: str | None, **overrides: Any) -> Target:
+    """Read a TOML target file (top-level keys = Target fields, [roles.*] tables); CLI values win."""
+    values: dict[str, Any] = {}
+    if path:
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text())
+        except FileNotFoundError:
+            raise UsageError(f"config file {path!r} does not exist: expected a TOML target file") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise UsageError(f"config file {path!r} is not valid TOML: {exc}") from None
+        names = {f.name for f in fields(Target)}
+        for key, value in data.items():
+            if key not in names:
+                raise UsageError(f"{path}: unknown key {key!r}: expected one of {', '.join(sorted(names))}")
+            if key == "roles":
+                values["roles"] = _as_roles(value, path)
+            elif key in ("migrate_command", "smoke_command"):
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    raise UsageError(f"{path}: {key} must be a list of strings, got {value!r}")
+                values[key] = tuple(value)
+            else:
+                values[key] = value
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Target(**values)
+    except TypeError as exc:
+        raise UsageError(f"config: {exc}") from None

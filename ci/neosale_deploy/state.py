@@ -1,0 +1,261 @@
+"""The ledger (JSON lines) and the deploy lock, both kept on the target's docker host by default.
+
+The lock is a labelled, never-started container named <project>-deploy-lock:
+the daemon creates a name once, so two deployers on any machines cannot both
+hold it. A holder that died is detected (same host and boot, its pid gone or
+reused) or, from another machine, ages out after lock_ttl.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+import os
+import socket
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from neosale_deploy import dockerhost as dh
+from neosale_deploy.errors import DeployError, LedgerError, LockHeldError
+from neosale_deploy.model import LABEL_LOCK, LABEL_PROJECT, LABEL_ROLE, Target
+
+LEDGER = "ledger.jsonl"
+STATE_DIR = "/state"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_iso(value: str) -> float:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+class Store(Protocol):
+    where: str
+
+    def read(self) -> str: ...
+
+    def append(self, line: str) -> None: ...
+
+
+class DirStore:
+    """A ledger file in a local directory (--state-dir)."""
+
+    def __init__(self, directory: str) -> None:
+        self.path = Path(directory) / LEDGER
+        self.where = str(self.path)
+
+    def read(self) -> str:
+        try:
+            return self.path.read_text()
+        except FileNotFoundError:
+            return ""
+
+    def append(self, line: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line.encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+class VolumeStore:
+    """The ledger in a docker volume on the target host, reached through a stopped holder container.
+
+    Only a deploy holding the lock appends, so read-modify-write is safe.
+    """
+
+    def __init__(self, client: Any, target: Target) -> None:
+        self.client = client
+        self.target = target
+        self.where = f"volume {target.state_volume}:{LEDGER}"
+        self._text: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.target.project}-deploy-state"
+
+    def _create(self) -> None:
+        if dh.get_container(self.client, self.name) is not None:
+            return
+        dh.ensure_image(self.client, self.target.router_image, "router image")
+        dh.ensure_volume(self.client, self.target, self.target.state_volume)
+        with contextlib.suppress(dh.APIError):  # created concurrently: fine
+            self.client.api.create_container(
+                self.target.router_image,
+                command=["true"],
+                name=self.name,
+                labels={LABEL_PROJECT: self.target.project, LABEL_ROLE: "state"},
+                host_config=self.client.api.create_host_config(
+                    binds=[f"{self.target.state_volume}:{STATE_DIR}:rw"]
+                ),
+            )
+
+    def read(self) -> str:
+        # By name, no inspect first: the common case costs one API call.
+        text = dh.get_file(dh.handle(self.client, self.name), f"{STATE_DIR}/{LEDGER}")
+        if text is None and dh.get_container(self.client, self.name) is None:
+            self._create()
+        self._text = text or ""
+        return self._text
+
+    def append(self, line: str) -> None:
+        # Under the lock nobody else writes, so what we read last is still the file.
+        text = self.read() if self._text is None else self._text
+        try:
+            dh.put_files(dh.handle(self.client, self.name), STATE_DIR, {LEDGER: text + line})
+        except dh.NotFound:
+            self._create()
+            dh.put_files(dh.handle(self.client, self.name), STATE_DIR, {LEDGER: text + line})
+        self._text = text + line
+
+
+def open_store(client: Any, target: Target) -> Store:
+    return DirStore(target.state_dir) if target.state_dir else VolumeStore(client, target)
+
+
+class Ledger:
+    """One JSON object per line; a record is rewritten (appended again) as it progresses, last wins."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def lines(self) -> list[dict[str, Any]]:
+        out = []
+        for n, line in enumerate(self.store.read().splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise LedgerError(
+                    f"ledger {self.store.where} line {n} is corrupted ({exc.msg} at column {exc.colno}): "
+                    f"{line[:120]!r}; expected one JSON object per line: repair or delete that line"
+                ) from None
+            if not isinstance(rec, dict) or not isinstance(rec.get("id"), str):
+                raise LedgerError(
+                    f"ledger {self.store.where} line {n} is not a deploy record: {line[:120]!r}; "
+                    'expected a JSON object with a string "id"'
+                )
+            out.append(rec)
+        return out
+
+    def entries(self) -> list[dict[str, Any]]:
+        """Records merged by id (latest snapshot), in the order they started."""
+        merged: dict[str, dict[str, Any]] = {}
+        for rec in self.lines():
+            merged[rec["id"]] = rec
+        return list(merged.values())
+
+    def write(self, record: dict[str, Any]) -> None:
+        self.store.append(json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n")
+
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _start_ticks(pid: int) -> str:
+    """A process's start time: tells a live holder from a reused pid."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def holder_info(deploy_id: str, command: str) -> dict[str, Any]:
+    pid = os.getpid()
+    return {
+        "id": deploy_id,
+        "command": command,
+        "pid": pid,
+        "start": _start_ticks(pid),
+        "host": socket.gethostname(),
+        "boot": _boot_id(),
+        "user": getpass.getuser(),
+        "time": now_iso(),
+    }
+
+
+def describe_holder(h: dict[str, Any]) -> str:
+    who = f"{h.get('user', '?')}@{h.get('host', '?')} pid {h.get('pid', '?')}"
+    return f"{h.get('command', '?')} {h.get('id', '?')} by {who} since {h.get('time', '?')}"
+
+
+def holder_is_stale(h: dict[str, Any], ttl: float) -> str | None:
+    """Why the holder no longer holds (a reason), or None while it may still be working."""
+    try:
+        age = time.time() - parse_iso(str(h.get("time")))
+    except ValueError:
+        return "the lock has no readable time"
+    if h.get("host") == socket.gethostname() and h.get("boot") == _boot_id():
+        pid = int(h.get("pid", 0))
+        if not pid or _start_ticks(pid) != h.get("start"):
+            return f"its process {pid} is gone"
+        return None
+    if age > ttl:
+        return f"it is {age:.0f}s old (lock_ttl {ttl:.0f}s)"
+    return None
+
+
+class DeployLock:
+    def __init__(self, client: Any, target: Target, log: Any) -> None:
+        self.client = client
+        self.target = target
+        self.log = log
+        self.lock_id: str | None = None
+
+    def acquire(self, deploy_id: str, command: str) -> None:
+        t = self.target
+        info = holder_info(deploy_id, command)
+        for _ in range(3):
+            try:
+                # The low-level call: one round trip, the SDK's create also inspects.
+                created = self.client.api.create_container(
+                    t.router_image,
+                    command=["true"],
+                    name=t.lock_name,
+                    labels={LABEL_PROJECT: t.project, LABEL_ROLE: "lock", LABEL_LOCK: json.dumps(info)},
+                )
+                self.lock_id = str(created["Id"])
+                return
+            except dh.ImageNotFound:
+                dh.ensure_image(self.client, t.router_image, "router image")
+                continue
+            except dh.APIError as exc:
+                if exc.status_code != 409:
+                    raise DeployError(f"could not create lock {t.lock_name}: {exc.explanation}") from None
+            existing = dh.get_container(self.client, t.lock_name)
+            if existing is None:
+                continue
+            try:
+                held = json.loads(dh.label(existing, LABEL_LOCK) or "{}")
+            except json.JSONDecodeError:
+                held = {}
+            reason = holder_is_stale(held, t.lock_ttl)
+            if reason is None:
+                raise LockHeldError(
+                    f"{t.project} is locked by {describe_holder(held)}; "
+                    f"wait for it to finish (or, if it is dead, remove container {t.lock_name})"
+                )
+            self.log(f"taking over stale lock of {describe_holder(held)}: {reason}")
+            # By id: a concurrent taker that already replaced it is not removed.
+            with contextlib.suppress(dh.NotFound):
+                existing.remove(force=True)
+        raise LockHeldError(f"{t.project}: could not take lock {t.lock_name} (contended)")
+
+    def release(self) -> None:
+        if self.lock_id is not None:
+            with contextlib.suppress(dh.NotFound):
+                self.client.api.remove_container(self.lock_id, force=True)
+            self.lock_id = None
