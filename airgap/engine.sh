@@ -40,8 +40,15 @@ for item in os.environ.get("NEOSALE_ENGINE_MIRRORS", "").split():
     if not sep or not host or not mirror:
         sys.exit(f"NEOSALE_ENGINE_MIRRORS: bad entry {item!r}, expected REGISTRY=MIRROR (e.g. docker.io=127.0.0.1:5000)")
     regs.setdefault(host, {}).setdefault("mirrors", []).append(mirror)
+# The default GC keeps little (about 2 GB here), so warm runs redo npm ci and
+# image builds; CI machines keep their cache, so let it use real space.
+gc = {
+    "reservedSpace": os.environ.get("NEOSALE_ENGINE_GC_RESERVED", "10GB"),
+    "maxUsedSpace": os.environ.get("NEOSALE_ENGINE_GC_MAX", "40GB"),
+    "minFreeSpace": os.environ.get("NEOSALE_ENGINE_GC_MIN_FREE", "10%"),
+}
 with open(sys.argv[1], "w") as f:
-    json.dump({"registries": regs}, f, indent=2)
+    json.dump({"registries": regs, "gc": gc}, f, indent=2)
 PY
 }
 

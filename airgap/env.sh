@@ -14,6 +14,9 @@ export NEOSALE_PREFIX="${NEOSALE_PREFIX:-$NEOSALE_CACHE/dagger}"
 export NEOSALE_ENGINE_STATE="${NEOSALE_ENGINE_STATE:-$NEOSALE_CACHE/engine-state}"
 export NEOSALE_ENGINE_RUN="${NEOSALE_ENGINE_RUN:-$NEOSALE_CACHE/engine-run}"
 export NEOSALE_REGISTRY_ADDR="${NEOSALE_REGISTRY_ADDR:-127.0.0.1:5000}"
+# The local image registry (airgap/registry.sh): blobs, and its config/pid/log.
+export NEOSALE_REGISTRY_DIR="${NEOSALE_REGISTRY_DIR:-$NEOSALE_CACHE/registry}"
+export NEOSALE_REGISTRY_RUN="${NEOSALE_REGISTRY_RUN:-$NEOSALE_CACHE/registry-run}"
 
 # Go module and build caches live in the one cache folder, so a second
 # install is a cache hit.

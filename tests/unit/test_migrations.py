@@ -13,9 +13,19 @@ def test_new_migrations_relative_to_base() -> None:
 
 def test_only_blue_green_breaking_rules_block() -> None:
     findings = [
-        {"file": "a/migration.sql", "line": 0, "rule_name": "ban-drop-column", "message": "Dropping a column"},
+        {
+            "file": "a/migration.sql",
+            "line": 0,
+            "rule_name": "ban-drop-column",
+            "message": "Dropping a column",
+        },
         {"file": "a/migration.sql", "line": 3, "rule_name": "prefer-robust-stmts", "message": "IF EXISTS"},
-        {"file": "a/migration.sql", "line": 4, "rule_name": "require-concurrent-index-creation", "message": "lock"},
+        {
+            "file": "a/migration.sql",
+            "line": 4,
+            "rule_name": "require-concurrent-index-creation",
+            "message": "lock",
+        },
     ]
     got = blocking(json.dumps(findings))
     assert [str(p) for p in got] == [
@@ -32,7 +42,12 @@ def test_acknowledgement_needs_a_reason() -> None:
         "-- squawk-ignore prefer-robust-stmts\n"
     )
     assert unexplained_acknowledgements("m.sql", sql) == [
-        Problem("m.sql", 1, "ban-drop-column", "acknowledged without a reason: add ` -- why this is safe` to the comment")
+        Problem(
+            "m.sql",
+            1,
+            "ban-drop-column",
+            "acknowledged without a reason: add ` -- why this is safe` to the comment",
+        )
     ]
 
 
