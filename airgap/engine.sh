@@ -21,10 +21,9 @@ logfile="$run_dir/engine.log"
 conf_dir="$run_dir/etc-dagger"
 START_TIMEOUT="${NEOSALE_ENGINE_START_TIMEOUT:-120}"
 
-log() { printf '[engine] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-pid_alive() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+LOG_TAG=engine
+# shellcheck source=airgap/lib.sh
+. "$here/lib.sh"
 
 engine_version() { "$bin/dagger-engine" --version 2>/dev/null | grep -o 'v[0-9][0-9.]*' | head -n 1 || echo unknown; }
 
@@ -121,15 +120,8 @@ cmd_stop() {
     log "not running"
     return 0
   fi
-  local pid; pid="$(cat "$pidfile")"
-  log "stopping pid $pid"
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "still running after 30s, killing"; kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$pidfile" "$sock"
-  log "stopped"
+  stop_pid 30
+  rm -f "$sock"
 }
 
 cmd_status() {
@@ -141,10 +133,4 @@ cmd_status() {
   fi
 }
 
-case "${1:-}" in
-  start) cmd_start ;;
-  stop) cmd_stop ;;
-  status) cmd_status ;;
-  logs) tail -n "${2:-100}" "$logfile" ;;
-  *) echo "usage: $0 start|stop|status|logs [N]" >&2; exit 2 ;;
-esac
+lifecycle_main "$@"

@@ -13,8 +13,9 @@ CNI_PLUGINS_VERSION="${CNI_PLUGINS_VERSION:-v1.9.0}"
 APT_PACKAGES=(dnsmasq iptables git openssh-client pigz xz-utils ca-certificates
   libseccomp-dev pkg-config gcc util-linux curl)
 
-log() { printf '[install-dagger] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+LOG_TAG=install-dagger
+# shellcheck source=airgap/lib.sh
+. "$here/lib.sh"
 
 command -v go >/dev/null || die "go is not on PATH; Go >= 1.26.1 is required to build the engine"
 

@@ -19,12 +19,11 @@ pidfile="$run_dir/registry.pid"
 logfile="$run_dir/registry.log"
 START_TIMEOUT="${NEOSALE_REGISTRY_START_TIMEOUT:-30}"
 
-log() { printf '[registry] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+LOG_TAG=registry
+# shellcheck source=airgap/lib.sh
+. "$here/lib.sh"
 
 [[ "$addr" =~ ^[^:]+:[0-9]+$ ]] || die "NEOSALE_REGISTRY_ADDR=$addr is not HOST:PORT"
-
-pid_alive() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
 
 # True when something accepts TCP connections on the address.
 port_open() {
@@ -129,15 +128,7 @@ cmd_stop() {
     log "not running"
     return 0
   fi
-  local pid; pid="$(cat "$pidfile")"
-  log "stopping pid $pid"
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "still running after 10s, killing"; kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$pidfile"
-  log "stopped"
+  stop_pid 10
 }
 
 cmd_status() {
@@ -149,10 +140,4 @@ cmd_status() {
   fi
 }
 
-case "${1:-}" in
-  start) cmd_start ;;
-  stop) cmd_stop ;;
-  status) cmd_status ;;
-  logs) tail -n "${2:-100}" "$logfile" ;;
-  *) echo "usage: $0 start|stop|status|logs [N]" >&2; exit 2 ;;
-esac
+lifecycle_main "$@"

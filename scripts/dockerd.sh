@@ -9,9 +9,11 @@
 # (plain HTTP) registry, so the local registry on 127.0.0.1:5000 needs no flag;
 # more can be added with NEOSALE_DOCKERD_ARGS="--insecure-registry host:port".
 set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=airgap/env.sh
+. "$root/airgap/env.sh"
 
-CACHE="${NEOSALE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/neosale-ci}"
-run_dir="$CACHE/dockerd"
+run_dir="$NEOSALE_CACHE/dockerd"
 pidfile="$run_dir/dockerd.pid"
 logfile="$run_dir/dockerd.log"
 DOCKERD="${DOCKERD:-/usr/sbin/dockerd}"
@@ -21,10 +23,10 @@ SOCKET="${NEOSALE_DOCKER_SOCKET:-/var/run/docker.sock}"
 START_TIMEOUT="${NEOSALE_DOCKERD_START_TIMEOUT:-60}"
 export DOCKER_HOST="unix://$SOCKET"
 
-log() { printf '[dockerd] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+LOG_TAG=dockerd
+# shellcheck source=airgap/lib.sh
+. "$root/airgap/lib.sh"
 
-pid_alive() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
 answers() { timeout 10 "$DOCKER" info >/dev/null 2>&1; }
 
 cmd_start() {
@@ -74,16 +76,8 @@ cmd_stop() {
     if answers; then log "a daemon not started by this script answers on $DOCKER_HOST; leaving it"; else log "not running"; fi
     return 0
   fi
-  local pid; pid="$(cat "$pidfile")"
-  log "stopping pid $pid"
-  kill -TERM "$pid" 2>/dev/null || true
   # dockerd stops its containers first (10 s each by default), so allow time.
-  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "still running after 60s, killing"; kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$pidfile"
-  log "stopped"
+  stop_pid 60
 }
 
 cmd_status() {
@@ -96,10 +90,4 @@ cmd_status() {
   fi
 }
 
-case "${1:-}" in
-  start) cmd_start ;;
-  stop) cmd_stop ;;
-  status) cmd_status ;;
-  logs) tail -n "${2:-100}" "$logfile" ;;
-  *) echo "usage: $0 start|stop|status|logs [N]" >&2; exit 2 ;;
-esac
+lifecycle_main "$@"

@@ -22,8 +22,9 @@ ADVISORIES="${NEOSALE_TRIVY_ADVISORIES:-$repo/tests/fixtures/advisories}"
 root="$NEOSALE_CACHE/trivy"
 DB_CACHE="${NEOSALE_TRIVY_DB_CACHE:-$root/db-cache}"
 
-log() { printf '[trivy] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+LOG_TAG=trivy
+# shellcheck source=airgap/lib.sh
+. "$here/../lib.sh"
 
 mode="${1:-bin}"
 case "$mode" in bin | db) ;; *) die "usage: $0 [bin|db]" ;; esac

@@ -1,0 +1,37 @@
+# shellcheck shell=bash
+# Shared by the scripts that manage a background process (engine.sh,
+# registry.sh, scripts/dockerd.sh) and by the build scripts: tagged logs,
+# and stopping the process named by $pidfile. Set LOG_TAG before sourcing.
+
+log() { printf '[%s] %s\n' "${LOG_TAG:-neosale}" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# Is the process in $pidfile alive?
+pid_alive() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+
+# TERM the process in $pidfile, KILL it after $1 seconds, forget the pid.
+stop_pid() {
+  local grace="$1" pid
+  pid="$(cat "$pidfile")"
+  log "stopping pid $pid"
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 "$((grace * 5))"); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "still running after ${grace}s, killing"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+  log "stopped"
+}
+
+# The command line every lifecycle script shares; each defines cmd_start,
+# cmd_stop, cmd_status and $logfile.
+lifecycle_main() {
+  case "${1:-}" in
+    start) cmd_start ;;
+    stop) cmd_stop ;;
+    status) cmd_status ;;
+    logs) tail -n "${2:-100}" "$logfile" ;;
+    *) echo "usage: $0 start|stop|status|logs [N]" >&2; exit 2 ;;
+  esac
+}
