@@ -48,6 +48,11 @@ wait_for() { # name, check-fn
 start_pg() {
   mkdir -p "$DIR"
   if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$DIR" 2>/dev/null || true; chmod 755 "$DIR"; fi
+  # Throwaway data: a server that is not running starts from an empty data
+  # dir, so every test run sees the committed migrations applied afresh.
+  if ! pg_ready; then
+    rm -rf "$PGDATA"
+  fi
   if [ ! -s "$PGDATA/PG_VERSION" ]; then
     log "initdb into $PGDATA"
     local pwfile; pwfile="$(mktemp)"
