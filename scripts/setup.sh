@@ -13,7 +13,7 @@ die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 
 APT=(debootstrap docker.io docker-registry postgresql redis-server nginx-light chromium
      dnsmasq iptables git openssh-client pigz xz-utils ca-certificates libseccomp-dev
-     pkg-config gcc util-linux curl)
+     pkg-config gcc util-linux curl shellcheck)
 step "apt packages"
 missing=()
 for p in "${APT[@]}"; do

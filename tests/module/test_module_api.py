@@ -1,46 +1,20 @@
-"""The module's API as `dagger call` sees it, registered against the real engine.
-
-`dagger call` cannot load a Python module offline (the engine's builtin
-Python SDK content is not buildable here), so this goes through the SDK's
-own registration path: the type definitions the module runtime would hand
-the engine are built with `dag.module()` and resolved, which makes the
-engine validate every object, function, argument, default and doc. Then
-the functions and flags the README and workflows use are asserted.
+"""The module's API as `dagger call` sees it, registered against the real engine
+(tests/module_api.py); then the functions and flags the README and workflows
+use are asserted. tests/workflows checks every `dagger call` of the workflows
+against the same API.
 """
 
 from __future__ import annotations
 
-import dagger
 import pytest
-from dagger import dag
-from dagger.mod import default_module
 
-import neosale_ci  # noqa: F401  registers the object types
+from tests.module_api import module_api
 
 pytestmark = [pytest.mark.engine, pytest.mark.anyio]
 
 
-async def api() -> dict[str, dict[str, list[str]]]:
-    mod = default_module()
-    mod._main_name = "Neosale"
-    mod._main = mod.get_object("Neosale")
-    module_id = await mod._typedefs()
-    loaded = dag.load_module_from_id(dagger.ModuleID(module_id))
-    out: dict[str, dict[str, list[str]]] = {}
-    for td in await loaded.objects():
-        obj = td.as_object()
-        name = await obj.name()
-        fns: dict[str, list[str]] = {}
-        if name == "Neosale":  # only the main object has a constructor
-            fns[""] = [await a.name() for a in await obj.constructor().args()]
-        for fn in await obj.functions():
-            fns[await fn.name()] = [await a.name() for a in await fn.args()]
-        out[name] = fns
-    return out
-
-
 async def test_functions_and_flags_exist(dag_client: object) -> None:
-    objects = await api()
+    objects = (await module_api()).names()
     main = objects["Neosale"]
     assert set(main[""]) >= {
         "source",
@@ -63,3 +37,20 @@ async def test_functions_and_flags_exist(dag_client: object) -> None:
     assert set(main["pipeline"]) >= {"sha", "created", "ref", "registry", "password", "trivyDb", "severity"}
     assert set(objects["TrivyScan"]) >= {"report", "gate"}
     assert set(objects["PipelineRun"]) >= {"reports", "verdict"}
+
+
+async def test_required_arguments_and_return_types(dag_client: object) -> None:
+    api = await module_api()
+    pipeline = api.objects["Neosale"]["pipeline"]
+    assert {a.name for a in pipeline.args.values() if a.required} == {"sha", "created"}
+    assert pipeline.returns == "PipelineRun"
+    assert not api.objects["Neosale"][""].args["source"].required  # DefaultPath("/")
+    assert api.objects["PipelineRun"]["reports"].returns == "Directory"
+    assert api.objects["TrivyScan"]["gate"].args["ignoreUnfixed"].boolean
+    # core types come from the engine's schema
+    export = api.objects["Directory"]["export"]
+    assert export.args["path"].required
+    assert not export.args["wipe"].required
+    assert export.args["wipe"].boolean
+    assert api.function("Container", "publish") is not None
+    assert api.function("File", "contents") is not None
