@@ -195,7 +195,10 @@ def compose_command() -> list[str] | None:
         if shutil.which(command[0]) is None:
             continue
         probe = subprocess.run([*command, "version"], capture_output=True, text=True, timeout=30)
-        if probe.returncode == 0:
+        # Compose v1 (Debian's docker-compose 1.29) predates the Compose
+        # Specification these files follow (top-level `name`, no `version`).
+        version = re.search(r"(\d+)\.\d+\.\d+", probe.stdout)
+        if probe.returncode == 0 and version and int(version.group(1)) >= 2:
             return command
     return None
 
