@@ -124,13 +124,15 @@ export async function applyMigrations(opts: ApplyOptions): Promise<ApplyResult> 
   const client = new pg.Client({ connectionString });
   await client.connect();
   try {
-    if (schema) {
-      // Prisma's `?schema=` creates the schema on first deploy; mirror that.
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
-      await client.query(`SET search_path TO ${quoteIdent(schema)}`);
-    }
+    // Lock first: concurrent `CREATE SCHEMA IF NOT EXISTS` races in
+    // PostgreSQL (a unique violation on pg_namespace), so it runs under the lock.
     await acquireLock(client, opts.lockTimeoutMs ?? 30_000);
     try {
+      if (schema) {
+        // Prisma's `?schema=` creates the schema on first deploy; mirror that.
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+        await client.query(`SET search_path TO ${quoteIdent(schema)}`);
+      }
       await client.query(CREATE_MIGRATIONS_TABLE);
       const { rows } = await client.query<MigrationRow>(
         "SELECT migration_name, checksum, finished_at, rolled_back_at FROM _prisma_migrations ORDER BY started_at",
