@@ -25,6 +25,9 @@ LOG_TAG=engine
 # shellcheck source=airgap/lib.sh
 . "$here/lib.sh"
 
+# A session opens: the proof that the engine really serves.
+engine_answers() { [ -S "$sock" ] && DAGGER_PROGRESS=quiet timeout 60 "$bin/dagger" run true >/dev/null 2>&1; }
+
 engine_version() { "$bin/dagger-engine" --version 2>/dev/null | grep -o 'v[0-9][0-9.]*' | head -n 1 || echo unknown; }
 
 # engine.json: the local registry speaks plain HTTP on loopback; optional
@@ -96,21 +99,7 @@ cmd_start() {
     >"$logfile" 2>&1 </dev/null &
   echo $! > "$pidfile"
 
-  local deadline=$((SECONDS + START_TIMEOUT))
-  until [ -S "$sock" ] && DAGGER_PROGRESS=quiet timeout 60 "$bin/dagger" run true >/dev/null 2>&1; do
-    if ! pid_alive; then
-      log "the engine exited during start; last log lines:"
-      tail -n 20 "$logfile" >&2 || true
-      rm -f "$pidfile" "$sock"
-      die "engine start failed (see $logfile)"
-    fi
-    if ((SECONDS > deadline)); then
-      tail -n 20 "$logfile" >&2 || true
-      cmd_stop
-      die "engine did not answer within ${START_TIMEOUT}s"
-    fi
-    sleep 1
-  done
+  wait_ready engine_answers "the engine"
   log "up: pid $(cat "$pidfile"), $_EXPERIMENTAL_DAGGER_RUNNER_HOST"
 }
 

@@ -24,6 +24,27 @@ stop_pid() {
   log "stopped"
 }
 
+# After a start: wait until the command "$1" succeeds while the process in
+# $pidfile lives, at most $START_TIMEOUT seconds. If the process dies or the
+# time runs out, show the log's tail, stop what was started, and die naming
+# "$2": never a half-started service left behind.
+wait_ready() {
+  local check="$1" what="$2" deadline=$((SECONDS + START_TIMEOUT))
+  until $check; do
+    if ! pid_alive; then
+      tail -n 20 "$logfile" >&2 || true
+      rm -f "$pidfile"
+      die "$what exited during start (see $logfile)"
+    fi
+    if ((SECONDS > deadline)); then
+      tail -n 20 "$logfile" >&2 || true
+      cmd_stop
+      die "$what did not answer within ${START_TIMEOUT}s (see $logfile)"
+    fi
+    sleep 0.5
+  done
+}
+
 # The command line every lifecycle script shares; each defines cmd_start,
 # cmd_stop, cmd_status and $logfile.
 lifecycle_main() {

@@ -105,20 +105,7 @@ cmd_start() {
   log "starting docker-registry on http://$addr (storage $NEOSALE_REGISTRY_DIR, log $logfile)"
   setsid docker-registry serve "$config" >"$logfile" 2>&1 </dev/null &
   echo $! >"$pidfile"
-  local deadline=$((SECONDS + START_TIMEOUT))
-  until api_ok; do
-    if ! pid_alive; then
-      tail -n 20 "$logfile" >&2 || true
-      rm -f "$pidfile"
-      die "docker-registry exited during start (see $logfile)"
-    fi
-    if ((SECONDS > deadline)); then
-      tail -n 20 "$logfile" >&2 || true
-      cmd_stop
-      die "http://$addr/v2/ did not answer within ${START_TIMEOUT}s"
-    fi
-    sleep 0.2
-  done
+  wait_ready api_ok "docker-registry on http://$addr"
   log "up: pid $(cat "$pidfile"), http://$addr"
 }
 

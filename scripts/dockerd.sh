@@ -54,19 +54,7 @@ cmd_start() {
       >>"$logfile" 2>&1 </dev/null &
     echo $! >"$pidfile"
   fi
-  local deadline=$((SECONDS + START_TIMEOUT))
-  until answers; do
-    if ! pid_alive; then
-      tail -n 20 "$logfile" >&2 || true
-      rm -f "$pidfile"
-      die "dockerd exited during start (see $logfile)"
-    fi
-    if ((SECONDS > deadline)); then
-      tail -n 20 "$logfile" >&2 || true
-      die "dockerd did not answer within ${START_TIMEOUT}s (see $logfile)"
-    fi
-    sleep 1
-  done
+  wait_ready answers dockerd
   log "up: pid $(cat "$pidfile"), $DOCKER_HOST"
 }
 
