@@ -5,22 +5,25 @@ import express, { type Express } from "express";
 import { rateLimit } from "express-rate-limit";
 import helmet from "helmet";
 import { pinoHttp } from "pino-http";
+import type { Config } from "./config.js";
 import type { Cache, LeadRepository, ProductRepository, ReadinessCheck } from "./data/types.js";
 import type { Logger } from "./logger.js";
 import { errorHandler, notFound } from "./http/errors.js";
 import { healthRouter, leadsRouter, productsRouter } from "./http/routes.js";
 
-export interface AppSettings {
-  corsOrigins: string[];
-  bodyLimit: string;
-  trustProxy: number;
-  rateLimit: { windowMs: number; max: number };
-  productsCacheTtlSeconds: number;
-  cacheTimeoutMs: number;
-  readyTimeoutMs: number;
-  leadsApiToken: string | undefined;
-  version: { sha: string; buildTime: string; version: string };
-}
+/** The part of the configuration the HTTP app reads. */
+export type AppSettings = Pick<
+  Config,
+  | "corsOrigins"
+  | "bodyLimit"
+  | "trustProxy"
+  | "rateLimit"
+  | "productsCacheTtlSeconds"
+  | "cacheTimeoutMs"
+  | "readyTimeoutMs"
+  | "leadsApiToken"
+  | "version"
+>;
 
 export interface AppDeps {
   settings: AppSettings;

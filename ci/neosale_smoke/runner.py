@@ -166,13 +166,22 @@ class _Runner:
                 f"expected an HTTP answer, got {type(err).__name__} ({err or 'no detail'}) from {url}",
             )
 
-    async def _http(self, spec: CheckSpec, url: str, deadline: float) -> _Try:
+    async def _get_expected(
+        self, spec: CheckSpec, url: str, deadline: float
+    ) -> tuple[httpx.Response | None, _Try]:
+        """The response when it has the expected status, else the failed try saying why."""
         resp, error = await self._get(url, deadline)
         if resp is None:
-            return _Try(False, error)
+            return None, _Try(False, error)
+        if resp.status_code != spec.expect_status:
+            return None, _Try(False, _status_reason(spec.expect_status, resp), resp.status_code)
+        return resp, _Try(True, "")
+
+    async def _http(self, spec: CheckSpec, url: str, deadline: float) -> _Try:
+        resp, failed = await self._get_expected(spec, url, deadline)
+        if resp is None:
+            return failed
         code = resp.status_code
-        if code != spec.expect_status:
-            return _Try(False, _status_reason(spec.expect_status, resp), code)
         details: dict[str, str | int | float] = {}
         if spec.expect_json or spec.expect_list:
             data, error = _parse_json(resp)
@@ -218,12 +227,10 @@ class _Runner:
         return _Try(True, summary, code, details)
 
     async def _version(self, spec: CheckSpec, url: str, deadline: float) -> _Try:
-        resp, error = await self._get(url, deadline)
+        resp, failed = await self._get_expected(spec, url, deadline)
         if resp is None:
-            return _Try(False, error)
+            return failed
         code = resp.status_code
-        if code != spec.expect_status:
-            return _Try(False, _status_reason(spec.expect_status, resp), code)
         data, error = _parse_json(resp)
         if error:
             return _Try(False, error, code)
