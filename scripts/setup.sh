@@ -13,7 +13,8 @@ die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 
 APT=(debootstrap docker.io docker-registry postgresql redis-server nginx-light chromium
      dnsmasq iptables git openssh-client pigz xz-utils ca-certificates libseccomp-dev
-     pkg-config gcc util-linux curl shellcheck)
+     pkg-config gcc util-linux curl shellcheck
+     socat openssh-server openssl)  # the last three: tests/deploy/test_remote_hosts.py (TLS, ssh hosts)
 step "apt packages"
 missing=()
 for p in "${APT[@]}"; do
@@ -37,7 +38,9 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(
 
 step "python environment (.venv)"
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/pip install -q --disable-pip-version-check -e '.[dev]'
+# Exactly the locked versions (hash-checked), then our packages on top.
+.venv/bin/pip install -q --disable-pip-version-check --require-hashes -r requirements-dev.lock
+.venv/bin/pip install -q --disable-pip-version-check --no-deps -e .
 
 step "npm dependencies"
 for app in backend frontend e2e; do

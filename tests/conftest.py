@@ -1,11 +1,13 @@
-"""Shared fixtures: the local Dagger engine and a connected client."""
+"""Shared fixtures: the local Dagger engine and a connected client; the Docker
+Engine and the deploy test images."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,3 +43,24 @@ def rootfs_tar(engine: dict[str, str]) -> Path:
         [str(REPO_ROOT / "airgap" / "rootfs.sh")], check=True, capture_output=True, text=True, env=engine
     ).stdout
     return Path(out.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[Any]:
+    import docker  # type: ignore[import-untyped]
+
+    from tests.deploy.helpers import ensure_dockerd
+
+    ensure_dockerd()
+    client = docker.from_env(timeout=120)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def app_images(docker_client: Any) -> dict[str, str]:
+    """The deploy test app per version (v1..v4), pushed; version -> repo@sha256."""
+    from tests.deploy.helpers import build_app_images
+
+    images: dict[str, str] = build_app_images(docker_client)
+    return images

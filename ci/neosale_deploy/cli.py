@@ -14,6 +14,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -34,6 +35,8 @@ def _common() -> argparse.ArgumentParser:
     g.add_argument("--tls-cert")
     g.add_argument("--tls-key")
     g.add_argument("--no-tls-verify", dest="tls_verify", action="store_false", default=None)
+    g.add_argument("--ssh-key", help="private key for an ssh:// host (default: ~/.ssh/config, agent)")
+    g.add_argument("--ssh-known-hosts", help="known_hosts file holding the ssh:// host's key")
     g.add_argument("--network")
     g.add_argument("--router-image")
     g.add_argument("--router-port", type=int)
@@ -61,6 +64,11 @@ def _common() -> argparse.ArgumentParser:
         metavar="ROLE:NAME=VALUE",
         help="container environment (repeatable)",
     )
+    g.add_argument(
+        "--env-file",
+        metavar="PATH",
+        help="ROLE:NAME=VALUE lines (# comments), e.g. secrets kept out of the command line",
+    )
     return p
 
 
@@ -76,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--approved-by")
     d.add_argument("--production", action="store_true", help="back up PostgreSQL (pg_dump -Fc) first")
     d.add_argument("--skip-migrations", action="store_true")
+    d.add_argument(
+        "--expect-revision",
+        metavar="SHA",
+        help="refuse images whose org.opencontainers.image.revision label is another commit",
+    )
     r = sub.add_parser("rollback", parents=[common], help="back to the previous colour")
     r.add_argument("--approved-by")
     s = sub.add_parser("status", parents=[common], help="live colour, digests, health, last deploys")
@@ -97,6 +110,8 @@ _TARGET_OPTIONS = (
     "tls_cert",
     "tls_key",
     "tls_verify",
+    "ssh_key",
+    "ssh_known_hosts",
     "network",
     "router_image",
     "router_port",
@@ -116,6 +131,16 @@ _TARGET_OPTIONS = (
 )
 
 
+def _env_file(path: str | None) -> list[str]:
+    if not path:
+        return []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise UsageError(f"--env-file {path!r} cannot be read ({exc.strerror}): expected a file") from None
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
 def _target(args: argparse.Namespace) -> Target:
     overrides: dict[str, Any] = {k: getattr(args, k) for k in _TARGET_OPTIONS}
     for key in ("migrate_command", "smoke_command"):
@@ -123,14 +148,17 @@ def _target(args: argparse.Namespace) -> Target:
         if value is not None:
             overrides[key] = tuple(shlex.split(value))
     target = load_target(args.config, **overrides)
-    if args.env:
+    assignments = [*_env_file(args.env_file), *args.env]
+    if assignments:
         roles = dict(target.roles)
-        for item in args.env:
+        for item in assignments:
             role, sep, assignment = item.partition(":")
             name, eq, value = assignment.partition("=")
             if not sep or not eq or role not in ROLES or not name:
+                # Only what precedes '=': the value may be a secret.
                 raise UsageError(
-                    f"--env {item!r} is not understood: expected ROLE:NAME=VALUE with ROLE one of {ROLES}"
+                    f"--env/--env-file entry {item.split('=', 1)[0]!r}... is not understood: "
+                    f"expected ROLE:NAME=VALUE with ROLE one of {ROLES}"
                 )
             roles[role] = replace(roles[role], env={**roles[role].env, name: value})
         target = replace(target, roles=roles)
@@ -195,7 +223,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             backend = ImageRef.parse(args.backend, "--backend")
             frontend = ImageRef.parse(args.frontend, "--frontend")
             return Deployer(_target(args)).deploy(
-                backend, frontend, args.approved_by, args.production, migrate=not args.skip_migrations
+                backend,
+                frontend,
+                args.approved_by,
+                args.production,
+                migrate=not args.skip_migrations,
+                expect_revision=args.expect_revision,
             )
         dep = Deployer(_target(args))
         if args.command == "rollback":

@@ -33,6 +33,7 @@ from neosale_deploy.model import (
     LABEL_PROJECT,
     LABEL_ROLE,
     ONE_OFF_ROLES,
+    REVISION_LABEL,
     ROLES,
     ImageRef,
     Target,
@@ -252,6 +253,7 @@ class Deployer:
         approved_by: str | None = None,
         production: bool = False,
         migrate: bool = True,
+        expect_revision: str | None = None,
     ) -> int:
         self.ledger.entries()  # a corrupted ledger stops us before anything changes
         if production:
@@ -265,7 +267,10 @@ class Deployer:
             frontend=frontend.ref,
         )
         return self._locked(
-            run, lambda: self._roll_out(run, {"backend": backend, "frontend": frontend}, production, migrate)
+            run,
+            lambda: self._roll_out(
+                run, {"backend": backend, "frontend": frontend}, production, migrate, expect_revision
+            ),
         )
 
     def _locked(self, run: Run, body: Any, save_first: bool = True) -> int:
@@ -292,6 +297,17 @@ class Deployer:
         finally:
             lock.release()
 
+    def _check_revision(self, images: dict[str, ImageRef], sha: str) -> None:
+        """The approval names a commit: refuse images built from another one."""
+        for role in ROLES:
+            labels = self.client.images.get(images[role].pull_ref).labels or {}
+            found = labels.get(REVISION_LABEL, "")
+            if found != sha:
+                raise UsageError(
+                    f"--{role} image {images[role].ref} was built from commit {found or '(no label)'!r}, "
+                    f"not the approved {sha!r}: expected its {REVISION_LABEL} label to be the approved sha"
+                )
+
     def _env(self, role: str, colour: str) -> dict[str, str]:
         t = self.target
         spec = t.roles[role]
@@ -306,7 +322,14 @@ class Deployer:
             )
         return env
 
-    def _roll_out(self, run: Run, images: dict[str, ImageRef], production: bool, migrate: bool) -> int:
+    def _roll_out(
+        self,
+        run: Run,
+        images: dict[str, ImageRef],
+        production: bool,
+        migrate: bool,
+        expect_revision: str | None,
+    ) -> int:
         t = self.target
         with run.phase("reconcile") as ph:
             routing = self.reconcile(run)
@@ -327,6 +350,8 @@ class Deployer:
         with run.phase("images") as ph:
             ids = {role: dh.ensure_app_image(self.client, images[role], f"--{role} image") for role in ROLES}
             ph["detail"] = ", ".join(f"{r} {i[:19]}" for r, i in ids.items())
+            if expect_revision:
+                self._check_revision(images, expect_revision)
         if production:
             with run.phase("backup") as ph:
                 backup = self._backup(run.id)
@@ -555,7 +580,7 @@ class Deployer:
         }
         run.rec.update(backend=images["backend"].ref, frontend=images["frontend"].ref)
         # Schema changes are expand/contract, so the older code runs on the newer schema.
-        return self._roll_out(run, images, production=False, migrate=False)
+        return self._roll_out(run, images, production=False, migrate=False, expect_revision=None)
 
     # ---- database backup / restore --------------------------------------------
 

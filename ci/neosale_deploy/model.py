@@ -25,6 +25,8 @@ LABEL_DIGEST = f"{LABEL_PREFIX}.digest"
 LABEL_IMAGE = f"{LABEL_PREFIX}.image"
 LABEL_DEPLOY_ID = f"{LABEL_PREFIX}.deploy-id"
 LABEL_LOCK = f"{LABEL_PREFIX}.lock"
+# Set by the pipeline's builds; promote checks it against the approved sha.
+REVISION_LABEL = "org.opencontainers.image.revision"
 
 _DIGEST_REF = re.compile(r"^(?P<repo>[a-z0-9][A-Za-z0-9._/:-]*)@(?P<digest>sha256:[0-9a-f]{64})$")
 _PROJECT = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
@@ -101,6 +103,9 @@ class Target:
     tls_cert: str | None = None
     tls_key: str | None = None
     tls_verify: bool = True
+    # ssh:// hosts: a private key and a known_hosts file (empty: ~/.ssh/config, the agent, ~/.ssh).
+    ssh_key: str = ""
+    ssh_known_hosts: str = ""
     network: str = ""
     router_image: str = "nginx:1.27"
     router_port: int = 8080
@@ -251,13 +256,21 @@ def _as_roles(raw: Any, path: str) -> dict[str, RoleSpec]:
 
 def load_target(path: str | None, **overrides: Any) -> Target:
     """Read a TOML target file (top-level keys = Target fields, [roles.*] tables); CLI values win."""
-    values: dict[str, Any] = {}
+    text = ""
     if path:
-        p = Path(path)
         try:
-            data = tomllib.loads(p.read_text())
+            text = Path(path).read_text()
         except FileNotFoundError:
             raise UsageError(f"config file {path!r} does not exist: expected a TOML target file") from None
+    return parse_target(text, path or "", **overrides)
+
+
+def parse_target(text: str, path: str, **overrides: Any) -> Target:
+    """A target from TOML text (`path` names it in errors); overrides win."""
+    values: dict[str, Any] = {}
+    if text:
+        try:
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise UsageError(f"config file {path!r} is not valid TOML: {exc}") from None
         names = {f.name for f in fields(Target)}

@@ -1,4 +1,5 @@
-"""Real docker containers: test images built once per session, one throwaway target per test."""
+"""Real docker containers: one throwaway target per test (images and the
+docker client are session fixtures in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,29 +9,7 @@ from typing import Any
 
 import pytest
 
-from .helpers import Env, build_app_images, cleanup, ensure_dockerd, new_env
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    registered = config.getini("markers")
-    if not any(str(m).startswith("docker:") for m in registered):
-        config.addinivalue_line("markers", "docker: needs a Docker Engine (scripts/dockerd.sh start)")
-
-
-@pytest.fixture(scope="session")
-def docker_client() -> Iterator[Any]:
-    import docker  # type: ignore[import-untyped]
-
-    ensure_dockerd()
-    client = docker.from_env(timeout=120)
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="session")
-def app_images(docker_client: Any) -> dict[str, str]:
-    images: dict[str, str] = build_app_images(docker_client)
-    return images
+from .helpers import Env, cleanup, new_env
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import socket
@@ -29,6 +30,11 @@ NGINX_IMAGE = os.environ.get("NEOSALE_TEST_NGINX_IMAGE", f"{REGISTRY}/offline/ng
 VERSIONS = {"v1": "", "v2": "", "v3": "live", "v4": "always"}
 
 
+def revision(version: str) -> str:
+    """The commit a test image claims to be built from (its revision label)."""
+    return hashlib.sha256(version.encode()).hexdigest()[:40]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -44,7 +50,12 @@ def build_app_images(client: Any) -> dict[str, str]:
         client.images.build(
             path=str(APP_DIR),
             tag=f"{repo}:{version}",
-            buildargs={"BASE": NODE_IMAGE, "VERSION": version, "FAIL_READY": fail},
+            buildargs={
+                "BASE": NODE_IMAGE,
+                "VERSION": version,
+                "FAIL_READY": fail,
+                "REVISION": revision(version),
+            },
             rm=True,
         )
         for line in client.images.push(repo, tag=version, stream=True, decode=True):
@@ -194,6 +205,13 @@ class LoadGen:
         for w in self._workers:
             w.join(max(0.0, deadline - time.monotonic()))
         self._stop.set()
+
+    def stop(self, timeout: float = 15) -> None:
+        """End an open-ended run now (before `total`) once the requests in flight are answered."""
+        self._stop.set()
+        deadline = time.monotonic() + timeout
+        for w in self._workers:
+            w.join(max(0.0, deadline - time.monotonic()))
 
     def failures(self) -> list[Sample]:
         return [s for s in self.samples if s.status != 200]

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
+import sys
+import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from neosale_deploy import dockerhost as dh
-from neosale_deploy.model import LABEL_ROLE
+from neosale_deploy.model import LABEL_PROJECT, LABEL_ROLE
 
-from .helpers import Env, LoadGen, live_versions, project_containers
+from .helpers import POSTGRES_IMAGE, Env, LoadGen, cli_argv, live_versions, project_containers
 
 pytestmark = pytest.mark.docker
 
@@ -152,36 +157,208 @@ def test_second_concurrent_deploy_is_refused(env: Env) -> None:
     assert live_versions(env.live_url) == {"v1"}
 
 
-@pytest.mark.parametrize(("kill_at", "last_done"), [("health", "start-idle"), ("verify", "switch")])
-def test_sigkill_at_a_phase_then_rerun_converges(
-    env: Env, docker_client: Any, kill_at: str, last_done: str
-) -> None:
-    deploy_ok(env, "v1")
-    proc = env.popen("deploy", "--backend", env.images["v2"], "--frontend", env.images["v2"])
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if f"phase {kill_at}: start" in line:
-            proc.send_signal(signal.SIGKILL)
-            break
-    proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
-    # Whatever was half done, the router still serves a healthy colour.
-    assert live_versions(env.live_url) <= {"v1", "v2"}
+# The phases a deploy prints, in order (Deployer._locked, then Deployer._roll_out);
+# each case checks this against the ledger of its first deploy.
+DEPLOY_PHASES = (
+    "lock",
+    "reconcile",
+    "images",
+    "migrate",
+    "start-idle",
+    "health",
+    "smoke",
+    "switch",
+    "verify",
+)
+PRODUCTION_PHASES = (*DEPLOY_PHASES[:3], "backup", *DEPLOY_PHASES[3:])
 
-    out = env.deploy("v2")
-    assert out.returncode == 0, out.stdout + out.stderr
-    assert "taking over stale lock" in out.stdout
-    assert live_versions(env.live_url) == {"v2"}
+# Runs the CLI, freezing itself (SIGSTOP) right after it printed NSDT_STOP_AT: the
+# test's SIGKILL then lands at exactly that point instead of wherever the race goes.
+FREEZE_AT_LINE = """
+import os, signal, sys
+from neosale_deploy import deployer
+from neosale_deploy.cli import main
+say = deployer.Deployer.say
+def say_then_freeze(self, msg):
+    say(self, msg)
+    if os.environ["NSDT_STOP_AT"] and msg.startswith(os.environ["NSDT_STOP_AT"]):
+        os.kill(os.getpid(), signal.SIGSTOP)
+deployer.Deployer.say = say_then_freeze
+sys.exit(main())
+"""
+SLOW_MIGRATION = "node -e \"setTimeout(() => console.log('migrate: slow one applied'), 3000)\""
+LOAD_RATE = 100.0
+
+
+@dataclass(frozen=True)
+class KillPoint:
+    """Where the deployer is SIGKILLed: `start` right after `phase P: start`; `done` after
+    `phase P: done` but before the ledger records it; `one-off` while P's one-off container runs."""
+
+    phase: str
+    at: str = "start"
+    production: bool = False
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        return PRODUCTION_PHASES if self.production else DEPLOY_PHASES
+
+    @property
+    def recorded(self) -> tuple[str, ...]:
+        """The phases the killed run's ledger entry holds (the first save follows the lock)."""
+        return self.order[: self.order.index(self.phase)]
+
+    @property
+    def lock_held(self) -> bool:
+        return bool(self.recorded) or self.at != "start"
+
+    def __str__(self) -> str:
+        return f"{self.phase}-{self.at}" + ("-production" if self.production else "")
+
+
+KILL_POINTS = [
+    *(KillPoint(p) for p in DEPLOY_PHASES),
+    KillPoint("lock", "done"),  # the lock is held, the ledger has no entry yet
+    KillPoint("migrate", "one-off"),  # a migration container outlives the deployer
+    KillPoint("switch", "done"),  # the router is switched, the ledger does not say so
+    KillPoint("backup", production=True),
+]
+
+
+def start_postgres(client: Any, env: Env) -> str:
+    """A database on the project's network; returns the --database-url option."""
+    client.networks.create(env.project, labels={LABEL_PROJECT: env.project})
+    pg = client.containers.run(
+        POSTGRES_IMAGE,
+        name=f"{env.project}-postgres",
+        environment={"POSTGRES_PASSWORD": "pw", "POSTGRES_DB": "neosale"},
+        network=env.project,
+        labels={LABEL_PROJECT: env.project, LABEL_ROLE: "postgres"},
+        detach=True,
+    )
+    deadline = time.monotonic() + 60
+    while pg.exec_run(["pg_isready", "-U", "postgres", "-d", "neosale", "-h", "127.0.0.1"])[0] != 0:
+        assert time.monotonic() < deadline, pg.logs()[-2000:]
+        time.sleep(0.5)
+    return f"--database-url=postgres://postgres:pw@{env.project}-postgres:5432/neosale"
+
+
+def kill_deploy_at(env: Env, docker_client: Any, kp: KillPoint, args: list[str]) -> str:
+    """Start a deploy, SIGKILL it at `kp`; returns what it printed."""
+    stop_at = f"phase {kp.phase}: {kp.at}" if kp.at in ("start", "done") else ""
+    argv = [sys.executable, "-c", FREEZE_AT_LINE, *cli_argv(env, "deploy", *args)[3:]]
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+        env={**os.environ, "NSDT_STOP_AT": stop_at},
+    )
+    watchdog = threading.Timer(90, proc.kill)
+    watchdog.start()
+    printed: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            printed.append(line)
+            if stop_at and f"] {stop_at}" in line:
+                proc.send_signal(signal.SIGKILL)
+                break
+            if kp.at == "one-off" and f"] phase {kp.phase}: start" in line:
+                # The deployer waits on its one-off container: kill it while that runs.
+                labels = [f"{LABEL_PROJECT}={env.project}", f"{LABEL_ROLE}={kp.phase}"]
+                deadline = time.monotonic() + 10
+                while not docker_client.containers.list(filters={"label": labels, "status": "running"}):
+                    assert time.monotonic() < deadline, "".join(printed)
+                    time.sleep(0.05)
+                proc.send_signal(signal.SIGKILL)
+                break
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:  # a failed assertion above: do not leave it running
+            proc.kill()
+            proc.wait(timeout=30)
+        watchdog.cancel()
+        if proc.stdout is not None:
+            printed.append(proc.stdout.read())
+            proc.stdout.close()
+    out = "".join(printed)
+    assert proc.returncode == -signal.SIGKILL, out
+    # Killed exactly there: it printed nothing after.
+    last_phase_line = [line for line in out.splitlines() if "] phase " in line][-1]
+    assert (stop_at or f"phase {kp.phase}: start") in last_phase_line, out
+    return out
+
+
+def containers_by_name(client: Any, project: str) -> list[str]:
+    return sorted(c.name for c in client.containers.list(all=True) if c.name.startswith(f"{project}-"))
+
+
+@pytest.mark.parametrize("kp", KILL_POINTS, ids=str)
+def test_sigkill_at_a_phase_then_rerun_converges(env: Env, docker_client: Any, kp: KillPoint) -> None:
+    t0 = time.monotonic()
+    prod: list[str] = []
+    if kp.production:
+        prod = ["--production", start_postgres(docker_client, env), f"--postgres-image={POSTGRES_IMAGE}"]
+    deploy_ok(env, "v1", *prod)
+    assert phase_names(history(env)[-1]) == list(kp.order)  # the order the kill points are derived from
+    args = ["--backend", env.images["v2"], "--frontend", env.images["v2"], *prod]
+    if kp.at == "one-off":
+        args += ["--migrate-command", SLOW_MIGRATION]
+
+    # From before the kill until the rerun converged, every request through the live port
+    # is answered 200 by v1 or v2: the router never points at an unhealthy colour.
+    converged_on: set[str] = set()
+    load = LoadGen(env.live_url, total=10**6, rate=LOAD_RATE, threads=4).start()
+    try:
+        time.sleep(0.5)
+        killed_at = time.monotonic()
+        killed_out = kill_deploy_at(env, docker_client, kp, args)
+        assert live_versions(env.live_url, n=5) <= {"v1", "v2"}
+        rerun_at = time.monotonic()
+        out = env.cli("deploy", *args)
+        rerun_s = time.monotonic() - rerun_at
+        if out.returncode == 0:
+            converged_on = live_versions(env.live_url)
+            time.sleep(0.5)
+    finally:
+        load.stop()
+    span = time.monotonic() - killed_at
+    failures = load.failures()
+    served = {s.version for s in load.samples}
+    print(
+        f"\nkill at {kp}: {len(load.samples)} requests at {load.rps():.0f} req/s, {len(failures)} failed, "
+        f"versions {sorted(served)}, rerun {rerun_s:.2f}s, case {time.monotonic() - t0:.2f}s"
+    )
+    assert not failures, failures[:5]
+    assert served <= {"v1", "v2"}
+    assert "v2" in served
+    assert len(load.samples) >= 0.7 * LOAD_RATE * span  # no stall: the load ran throughout
+    assert out.returncode == 0, killed_out + out.stdout + out.stderr
+    assert converged_on == {"v2"}
+
+    assert ("taking over stale lock" in out.stdout) == kp.lock_held, out.stdout
     recs = history(env)
-    assert recs[-2]["result"] == "interrupted"
-    assert f"after phase {last_done}" in recs[-2]["reason"]
+    assert not [r for r in recs if r["result"] == "running"]
     assert recs[-1]["result"] == "success"
-    # Exactly the router, the ledger holder and two colours: no lock, no one-off, no orphan.
-    assert roles_running(docker_client, env) == [
-        "-:router",
-        "-:state",
-        "blue:backend",
-        "blue:frontend",
-        "green:backend",
-        "green:frontend",
-    ]
+    if kp.recorded:
+        killed = recs[-2]
+        assert killed["result"] == "interrupted"
+        assert phase_names(killed) == list(kp.recorded)
+        assert f"after phase {kp.recorded[-1]}" in killed["reason"], killed["reason"]
+        assert f"was interrupted after phase {kp.recorded[-1]}" in out.stdout
+    else:  # killed before its first ledger write: nothing to mark
+        assert [r["result"] for r in recs] == ["success", "success"]
+    if kp.at == "one-off":
+        assert "waiting for leftover one-off" in out.stdout
+        assert "removing leftover one-off container" in out.stdout
+    # Exactly the router, the ledger holder and two colours, all running: no lock, one-off or orphan.
+    expected = ["-:router", "-:state", "blue:backend", "blue:frontend", "green:backend", "green:frontend"]
+    if kp.production:
+        expected = sorted([*expected, "-:postgres"])
+    assert roles_running(docker_client, env) == expected
+    assert len(containers_by_name(docker_client, env.project)) == len(expected)
+    for c in project_containers(docker_client, env.project):
+        if dh.label(c, LABEL_ROLE) != "state":  # the ledger holder is never started
+            assert c.status == "running", (c.name, c.status)

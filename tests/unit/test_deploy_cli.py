@@ -1,0 +1,43 @@
+"""The deployer CLI's target options: app environment from a file, kept out of errors."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from neosale_deploy.cli import _target, build_parser
+from neosale_deploy.errors import UsageError
+
+REF = "127.0.0.1:5000/app@sha256:" + "a" * 64
+
+
+def parse(*args: str) -> argparse.Namespace:
+    return build_parser().parse_args(["deploy", "--backend", REF, "--frontend", REF, *args])
+
+
+def test_env_file_lines_reach_the_roles_and_the_command_line_wins(tmp_path: Path) -> None:
+    env_file = tmp_path / "app.env"
+    env_file.write_text(
+        "# secrets of staging\nbackend:DATABASE_URL=postgres://u:s3cret@db/neosale\n\n"
+        "frontend:LOG_LEVEL=warn\nbackend:LOG_LEVEL=info\n"
+    )
+    target = _target(parse("--env-file", str(env_file), "--env", "backend:LOG_LEVEL=debug"))
+    assert target.roles["backend"].env["DATABASE_URL"] == "postgres://u:s3cret@db/neosale"
+    assert target.roles["backend"].env["LOG_LEVEL"] == "debug"
+    assert target.roles["frontend"].env["LOG_LEVEL"] == "warn"
+
+
+def test_a_bad_env_file_line_is_named_without_its_value(tmp_path: Path) -> None:
+    env_file = tmp_path / "app.env"
+    env_file.write_text("DATABASE_URL=postgres://u:s3cret@db/neosale\n")
+    with pytest.raises(UsageError) as err:
+        _target(parse("--env-file", str(env_file)))
+    assert "'DATABASE_URL'" in str(err.value)
+    assert "s3cret" not in str(err.value)
+
+
+def test_a_missing_env_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"--env-file .*nope\.env. cannot be read"):
+        _target(parse("--env-file", str(tmp_path / "nope.env")))
