@@ -1,11 +1,17 @@
+import { existsSync } from "node:fs";
+
 import { defineConfig, devices } from "@playwright/test";
 
 // The stack under test: nginx in front of the frontend and backend, e.g. from
 // `scripts/stack-local.sh start` or a staging deployment.
 const baseURL = process.env.BASE_URL ?? "http://127.0.0.1:58080";
 
-// The system Chromium is used as is; Playwright never downloads a browser here.
-const executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+// A system Chromium (Debian's, in the air-gapped image) is used as is and no
+// browser is downloaded; the official Playwright image (pinned to this
+// package's version) has none, and brings its own.
+const systemChromium = "/usr/bin/chromium";
+const executablePath =
+  process.env.CHROMIUM_PATH ?? (existsSync(systemChromium) ? systemChromium : undefined);
 
 export default defineConfig({
   testDir: "./tests",

@@ -13,4 +13,4 @@ bash airgap/engine.sh start
 bash airgap/registry.sh start
 .venv/bin/python -m neosale_airgap.images build
 bash airgap/trivy/build.sh db >/dev/null
-exec .venv/bin/python -m neosale_ci pipeline --airgap --registry "$NEOSALE_REGISTRY_ADDR/neosale" "$@"
+exec .venv/bin/python -m neosale_ci pipeline --airgap --registry "$NEOSALE_REGISTRY_ADDR/neosale" --end-to-end "$@"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import dagger
+from dagger import dag
 
 from .context import APPS, Context
 from .errors import StageError
@@ -44,10 +45,25 @@ async def build_image(ctx: Context, app: str, info: BuildInfo) -> dagger.Contain
     dockerfile = f"Dockerfile.{app}"
     if not await ctx.source.glob(dockerfile):
         raise StageError(f"build ({app})", f"{dockerfile} is missing at the root of the source directory")
+    await ctx.require_app(app)
     args = [dagger.BuildArg(name="NODE_IMAGE", value=ctx.images.node), *info.build_args()]
-    ctr = ctx.source.docker_build(dockerfile=dockerfile, build_args=args)
+    ctr = (await build_context(ctx, app)).docker_build(dockerfile=dockerfile, build_args=args)
     # Labels again on the result: the Dockerfile sets them from the same args,
     # this makes them hold even for a Dockerfile that forgot one.
     for key, value in info.labels(app).items():
         ctr = ctr.with_label(key, value)
     return ctr
+
+
+async def build_context(ctx: Context, app: str) -> dagger.Directory:
+    """Only what Dockerfile.<app> reads: <app>/, the Dockerfile and .dockerignore.
+
+    Each Dockerfile COPYs from its own app directory alone, so a context of
+    just that directory builds the same image while an edit to the other app
+    (or to docs, CI, tests) leaves the context, and so the build, cached.
+    """
+    dockerfile = f"Dockerfile.{app}"
+    out = dag.directory().with_directory(app, ctx.app(app)).with_file(dockerfile, ctx.source.file(dockerfile))
+    if await ctx.source.glob(".dockerignore"):
+        out = out.with_file(".dockerignore", ctx.source.file(".dockerignore"))
+    return out

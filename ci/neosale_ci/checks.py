@@ -22,6 +22,7 @@ TRIVY_OFFLINE = ["--skip-version-check", "--disable-telemetry", "--quiet"]
 
 
 async def npm_script(ctx: Context, stage: str, app: str, script: str) -> str:
+    await ctx.require_app(app)
     done = await run_tool(f"{stage} ({app})", ctx.app_deps(app), ["npm", "run", "--silent", script])
     return await done.stdout()
 
@@ -38,24 +39,14 @@ async def unit_test(ctx: Context, app: str) -> str:
     return await npm_script(ctx, "unit tests", app, "test")
 
 
-def database(ctx: Context) -> dagger.Service:
-    ctr = dag.container().from_(ctx.images.postgres)
-    for key, value in TEST_DB.items():
-        ctr = ctr.with_env_variable(key, value)
-    return ctr.with_exposed_port(5432).as_service(use_entrypoint=True)
-
-
-def cache(ctx: Context) -> dagger.Service:
-    return dag.container().from_(ctx.images.redis).with_exposed_port(6379).as_service(use_entrypoint=True)
-
-
 async def integration_test(ctx: Context) -> str:
     """Backend integration tests against PostgreSQL and Redis as services."""
+    await ctx.require_app("backend")
     url = "postgresql://{POSTGRES_USER}:{POSTGRES_PASSWORD}@db:5432/{POSTGRES_DB}".format(**TEST_DB)
     ctr = (
         ctx.app_deps("backend")
-        .with_service_binding("db", database(ctx))
-        .with_service_binding("redis", cache(ctx))
+        .with_service_binding("db", ctx.postgres(TEST_DB))
+        .with_service_binding("redis", ctx.redis())
         .with_env_variable("DATABASE_URL", url)
         .with_env_variable("REDIS_URL", "redis://redis:6379")
     )

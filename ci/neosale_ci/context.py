@@ -30,6 +30,7 @@ SOURCE_IGNORE = [
     "reports",
     "e2e/test-results",
     "e2e/playwright-report",
+    "e2e/reports",
 ]
 
 APPS = ("backend", "frontend")
@@ -80,9 +81,34 @@ class Context:
         )
 
     def app(self, name: str) -> dagger.Directory:
+        return self.source.directory(self.app_path(name))
+
+    def postgres(self, env: dict[str, str]) -> dagger.Service:
+        """PostgreSQL as a service, set up by its POSTGRES_* variables."""
+        ctr = dag.container().from_(self.images.postgres)
+        for key, value in env.items():
+            ctr = ctr.with_env_variable(key, value)
+        return ctr.with_exposed_port(5432).as_service(use_entrypoint=True)
+
+    def redis(self) -> dagger.Service:
+        return (
+            dag.container().from_(self.images.redis).with_exposed_port(6379).as_service(use_entrypoint=True)
+        )
+
+    async def require_app(self, name: str) -> None:
+        """A clear error for a source that is not this repository."""
+        for f in ("package.json", "package-lock.json"):
+            if not await self.source.glob(f"{self.app_path(name)}/{f}"):
+                raise StageError(
+                    "source",
+                    f"{name}/{f} is missing from the source directory: expected the NEOSALE repository "
+                    f"(frontend/ and backend/, each with package.json and package-lock.json)",
+                )
+
+    def app_path(self, name: str) -> str:
         if name not in APPS:
             raise StageError("source", f"unknown app {name!r}: expected one of {', '.join(APPS)}")
-        return self.source.directory(name)
+        return name
 
     def app_deps(self, name: str) -> dagger.Container:
         """The app with `npm ci` done. Only the manifests (and what install
@@ -111,11 +137,11 @@ class Context:
 
 async def run_tool(stage: str, ctr: dagger.Container, args: list[str]) -> dagger.Container:
     """Run `args`; on a non-zero exit raise StageError with the tool's own
-    output (file, line, rule), not just the exit code."""
-    done = await ctr.with_exec(args, expect=dagger.ReturnType.ANY).sync()
-    code = await done.exit_code()
-    if code != 0:
-        stdout, stderr = await done.stdout(), await done.stderr()
-        output = "\n".join(part.strip() for part in (stdout, stderr) if part.strip())
-        raise StageError(stage, f"`{' '.join(args)}` exited {code}\n{output}")
-    return done
+    output (file, line, rule), not just the exit code. The engine never
+    caches a failed exec, so a failure from a loaded machine is retried on
+    the next run (an exec allowed to fail would be cached, failure and all)."""
+    try:
+        return await ctr.with_exec(args).sync()
+    except dagger.ExecError as exc:
+        output = "\n".join(part.strip() for part in (exc.stdout, exc.stderr) if part.strip())
+        raise StageError(stage, f"`{' '.join(args)}` exited {exc.exit_code}\n{output}") from None

@@ -11,18 +11,34 @@ from __future__ import annotations
 from typing import Annotated
 
 import dagger
-from dagger import DefaultPath, Doc, Ignore, check, function, object_type
+from dagger import DefaultPath, Doc, Ignore, check, function, object_type, up
 
 from . import build as build_stage
 from . import checks, defaults
+from . import e2e as e2e_stage
+from . import stack as stack_stage
+from .approval import check_approval
 from .context import SOURCE_IGNORE, Context, Images
-from .pipeline import PipelineRun, run_pipeline
+from .deploy import Deployment, DockerAccess, digest_args
+from .e2e import EndToEndRun
+from .errors import StageError
+from .hostnet import check_url
+from .pipeline import Delivery, PipelineRun, run_pipeline
 from .publish import publish
 from .scan import ReportFormat, Scan
+from .smoke import SmokeRun, run_smoke
 from .tags import Revision, tags_for
 
 ShaArg = Annotated[str, Doc("full 40-hex git commit sha being built")]
 RefArg = Annotated[str, Doc("git ref (refs/heads/main, refs/tags/v1.2.3, refs/pull/7/merge)")]
+DigestArg = Annotated[str, Doc("image pinned by digest: REPOSITORY@sha256:<64 hex>")]
+EnvironmentArg = Annotated[str, Doc("staging or production")]
+TargetArg = Annotated[
+    dagger.File | None, Doc("deployer target TOML; default: deploy/<environment>.toml of the source")
+]
+AppEnvArg = Annotated[
+    dagger.Secret | None, Doc("ROLE:NAME=VALUE lines for the app containers (DATABASE_URL, tokens)")
+]
 
 
 @object_type
@@ -84,6 +100,22 @@ class Neosale:
     source_url: Annotated[str, Doc("repository URL for the images' source label")] = (
         "https://github.com/neosale/neosale"
     )
+    # Where delivery functions deploy: one docker host, local or remote.
+    docker_socket: Annotated[
+        dagger.Socket | None, Doc("a local Docker Engine's socket (unix:///var/run/docker.sock)")
+    ] = None
+    docker_host: Annotated[
+        dagger.Secret | None, Doc("a remote Docker Engine: tcp://HOST:2376 (with --tls-*) or ssh://USER@HOST")
+    ] = None
+    ssh_key: Annotated[dagger.Secret | None, Doc("private key for an ssh:// docker host")] = None
+    ssh_known_hosts: Annotated[
+        dagger.Secret | None, Doc("known_hosts lines for an ssh:// docker host (its key is checked)")
+    ] = None
+    tls_ca: Annotated[dagger.Secret | None, Doc("CA that signed a tcp:// docker host's certificate, PEM")] = (
+        None
+    )
+    tls_cert: Annotated[dagger.Secret | None, Doc("client certificate for a tcp:// docker host, PEM")] = None
+    tls_key: Annotated[dagger.Secret | None, Doc("client key for a tcp:// docker host, PEM")] = None
 
     def ctx(self) -> Context:
         images = Images(
@@ -217,6 +249,126 @@ class Neosale:
         tags = tags_for(Revision(sha, ref))
         return (await publish(image, repository, tags, username, password)).ref
 
+    # --- stack and E2E ----------------------------------------------------
+
+    @function
+    @up
+    async def stack(
+        self,
+        sha: Annotated[str, Doc("commit sha for the images' labels; default: 40 zeros (a local build)")] = "",
+        origin: Annotated[
+            str, Doc("where the browser reaches the router (the backend's CORS origin)")
+        ] = "http://localhost:8080",
+    ) -> dagger.Service:
+        """The whole stack of the source (PostgreSQL, Redis, backend, frontend,
+        nginx on port 8080): `dagger call stack up`."""
+        info = stack_stage.stack_info(sha, self.source_url)
+        return (await stack_stage.stack(self.ctx(), info, [origin])).router
+
+    # Not `e2e`: the engine camel-cases every name with a capital after a
+    # digit (`e2E`, even given name="e2e"), so the CLI would say `e-2-e`.
+    @function(cache="never")
+    async def end_to_end(
+        self,
+        base_url: Annotated[
+            str, Doc("deployed URL to test (http(s)://HOST[:PORT]); empty: an ephemeral stack of the source")
+        ] = "",
+        sha: Annotated[str, Doc("commit sha for the ephemeral stack's images; default: 40 zeros")] = "",
+    ) -> EndToEndRun:
+        """The Playwright journeys (e2e/); chain `verdict` (fails naming the broken journeys) or `reports`."""
+        if base_url:
+            return await e2e_stage.run_e2e(self.ctx(), base_url)
+        info = stack_stage.stack_info(sha, self.source_url)
+        origin = f"http://{e2e_stage.STACK_HOST}:{stack_stage.ROUTER_PORT}"
+        target = await stack_stage.stack(self.ctx(), info, [origin])
+        try:
+            return await e2e_stage.run_e2e(self.ctx(), "", target.router)
+        finally:
+            await target.stop()
+
+    # --- delivery ---------------------------------------------------------
+
+    def _deployment(
+        self, environment: str, target: dagger.File | None = None, app_env: dagger.Secret | None = None
+    ) -> Deployment:
+        access = DockerAccess(
+            self.docker_socket,
+            self.docker_host,
+            self.ssh_key,
+            self.ssh_known_hosts,
+            self.tls_ca,
+            self.tls_cert,
+            self.tls_key,
+        )
+        return Deployment(self.ctx(), access, environment, target, app_env)
+
+    @function(cache="never")
+    async def deploy_staging(
+        self,
+        backend: DigestArg,
+        frontend: DigestArg,
+        sha: Annotated[str, Doc("the commit both images were built from (their revision label)")],
+        approved_by: Annotated[str, Doc("who started the deploy, for the ledger")] = "",
+        target: TargetArg = None,
+        app_env: AppEnvArg = None,
+    ) -> str:
+        """Blue-green deploy to staging: migrations, health and smoke on the idle
+        colour, router switch, verify; switched back by itself on failure."""
+        return await self._deployment("staging", target, app_env).run(
+            "deploy (staging)", "deploy", *digest_args(backend, frontend, sha, approved_by)
+        )
+
+    @function(cache="never")
+    async def promote(
+        self,
+        backend: DigestArg,
+        frontend: DigestArg,
+        sha: Annotated[str, Doc("the commit being promoted (both images' revision label)")],
+        approve: Annotated[str, Doc("the manual approval: the same sha, typed by whoever approves")] = "",
+        approved_by: Annotated[str, Doc("who approved, recorded in the ledger")] = "",
+        target: TargetArg = None,
+        app_env: AppEnvArg = None,
+    ) -> str:
+        """Production: PostgreSQL backup, then the same blue-green deploy as staging.
+        Refused without an approval naming the sha."""
+        who = check_approval(sha, approve, approved_by)
+        return await self._deployment("production", target, app_env).run(
+            "promote", "deploy", "--production", *digest_args(backend, frontend, sha, who)
+        )
+
+    @function(cache="never")
+    async def rollback(
+        self,
+        environment: EnvironmentArg = "production",
+        approved_by: Annotated[str, Doc("who asked for it, for the ledger")] = "",
+        target: TargetArg = None,
+    ) -> str:
+        """Back to the previous colour in seconds (redeployed from its digests if it is gone)."""
+        args = ["--approved-by", approved_by] if approved_by else []
+        return await self._deployment(environment, target).run(f"rollback ({environment})", "rollback", *args)
+
+    @function(cache="never")
+    async def status(
+        self,
+        environment: EnvironmentArg = "production",
+        json: Annotated[bool, Doc("machine-readable")] = False,
+        target: TargetArg = None,
+    ) -> str:
+        """Live colour, digests, health, lock and last deploys of an environment."""
+        args = ["--json"] if json else []
+        return await self._deployment(environment, target).run(f"status ({environment})", "status", *args)
+
+    @function(cache="never")
+    async def smoke(
+        self,
+        base_url: Annotated[str, Doc("the deployed NEOSALE, e.g. https://staging.example.com")],
+        sha: Annotated[str, Doc("the sha /version must report; empty: not checked")] = "",
+        config: Annotated[dagger.File | None, Doc("neosale_smoke TOML changing the built-in checks")] = None,
+    ) -> SmokeRun:
+        """Smoke checks (health, ready, version, key routes, an asset, p95 budget);
+        chain `verdict` or `reports`."""
+        return await run_smoke(self.ctx(), base_url, sha, config)
+
     # --- the whole run ----------------------------------------------------
 
     @function(cache="never")
@@ -226,7 +378,9 @@ class Neosale:
         created: Annotated[str, Doc("build time, RFC 3339")],
         ref: RefArg = "",
         version: Annotated[str, Doc("version label; default: short sha")] = "",
-        registry: Annotated[str, Doc("HOST[:PORT]/NAMESPACE to publish to; empty: build and scan only")] = "",
+        registry: Annotated[
+            str, Doc("HOST[:PORT]/NAMESPACE to publish to; empty: an embedded registry for the run")
+        ] = "",
         username: Annotated[str, Doc("registry user")] = "",
         password: Annotated[dagger.Secret | None, Doc("registry password or token")] = None,
         trivy_db: Annotated[dagger.Directory | None, Doc("Trivy cache dir for an offline scan")] = None,
@@ -234,8 +388,16 @@ class Neosale:
         base_migrations: Annotated[
             dagger.Directory | None, Doc("backend/prisma/migrations at the base ref, for migration safety")
         ] = None,
+        end_to_end: Annotated[bool, Doc("E2E journeys on an ephemeral stack of this build")] = False,
+        staging: Annotated[
+            bool, Doc("deploy the published digests to staging (the docker host given), then smoke and E2E")
+        ] = False,
+        staging_url: Annotated[str, Doc("staging's public URL, for smoke and E2E after --staging")] = "",
+        staging_target: TargetArg = None,
+        app_env: AppEnvArg = None,
     ) -> PipelineRun:
-        """checks (concurrent) → builds → Trivy gate → publish; returns the run's reports."""
+        """checks (concurrent) → builds → Trivy gate → publish [→ staging → smoke] [→ E2E];
+        returns the run's reports."""
         return await run_pipeline(
             self.ctx(),
             info=self._info(sha, version, created),
@@ -246,7 +408,27 @@ class Neosale:
             trivy_db=trivy_db,
             severity=severity,
             base_migrations=base_migrations,
+            delivery=self._delivery(end_to_end, staging, staging_url, registry, staging_target, app_env),
         )
 
+    def _delivery(
+        self,
+        end_to_end: bool,
+        staging: bool,
+        staging_url: str,
+        registry: str,
+        target: dagger.File | None,
+        app_env: dagger.Secret | None,
+    ) -> Delivery | None:
+        """Checked before any stage runs: a bad combination wastes no build."""
+        if not staging:
+            return Delivery(e2e=True) if end_to_end else None
+        if not registry:
+            raise StageError(
+                "pipeline", "--staging needs --registry: the staging host pulls the published digests from it"
+            )
+        url = check_url("pipeline", "staging_url", staging_url)
+        return Delivery(staging=self._deployment("staging", target, app_env), staging_url=url)
 
-__all__ = ["Neosale", "ReportFormat", "TrivyScan"]
+
+__all__ = ["EndToEndRun", "Neosale", "ReportFormat", "SmokeRun", "TrivyScan"]

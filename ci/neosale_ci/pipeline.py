@@ -1,4 +1,5 @@
-"""`pipeline`: checks (concurrent) → builds → Trivy gate → publish.
+"""`pipeline`: checks (concurrent) → builds → Trivy gate → publish, then
+optionally staging deploy → smoke → E2E (or E2E on an ephemeral stack).
 
 Every stage is timed and recorded; the first failing phase stops the ones
 after it, and the reports of what ran are still returned.
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any
 
@@ -18,11 +21,16 @@ from dagger import Doc, dag, function, object_type
 from . import checks
 from .build import BuildInfo, build_image
 from .context import APPS, Context
+from .deploy import Deployment, digest_args
+from .e2e import STACK_HOST, run_e2e
 from .errors import StageError
-from .publish import Published, publish
+from .publish import EMBEDDED_HOST, Destination, Published, Target, embedded_registry, preflight, push
 from .report import RunReport, StageResult
 from .scan import ReportFormat, Scan
-from .tags import tags_for
+from .smoke import run_smoke
+from .stack import ROUTER_PORT
+from .stack import stack as build_stack
+from .tags import Revision, tags_for
 
 
 @object_type
@@ -33,7 +41,10 @@ class PipelineRun:
     failed_stage: str
     markdown: Annotated[str, Doc("summary for $GITHUB_STEP_SUMMARY")]
     json: Annotated[str, Doc("the same, machine-readable")]
-    sarif: Annotated[list[dagger.File], Doc("Trivy SARIF reports, one per image scanned")]
+    sarif: Annotated[dagger.Directory, Doc("trivy-<image>.sarif for every image scanned")]
+    delivery: Annotated[
+        dagger.Directory | None, Doc("smoke/ and e2e/ reports (JUnit, HTML) when those stages ran")
+    ] = None
 
     @function
     def reports(self) -> dagger.Directory:
@@ -41,9 +52,8 @@ class PipelineRun:
         out = (
             dag.directory().with_new_file("summary.md", self.markdown).with_new_file("report.json", self.json)
         )
-        for i, f in enumerate(self.sarif):
-            out = out.with_file(f"trivy-{APPS[i] if i < len(APPS) else i}.sarif", f)
-        return out
+        out = out.with_directory(".", self.sarif)
+        return out if self.delivery is None else out.with_directory(".", self.delivery)
 
     @function
     def verdict(self) -> str:
@@ -78,9 +88,9 @@ async def run_pipeline(
     trivy_db: dagger.Directory | None,
     severity: str,
     base_migrations: dagger.Directory | None = None,
+    delivery: Delivery | None = None,
 ) -> PipelineRun:
     report = RunReport(info.revision.sha)
-    sarif: list[dagger.File] = []
 
     stages: list[tuple[str, Callable[[], Awaitable[Any]]]] = []
     for app in APPS:
@@ -99,34 +109,42 @@ async def run_pipeline(
         for name, step in stages:
             tg.start_soon(_timed, report, name, step)
 
+    # Each image is scanned as soon as it is built, while the other builds.
     images: dict[str, dagger.Container] = {}
+    sarif: dict[str, dagger.File] = {}
+    ignore = await _ignore_file(ctx)
+
+    async def build_and_scan(app: str) -> None:
+        ctr = await _timed(report, f"build ({app})", partial(_build_synced, ctx, app, info))
+        if ctr is None:
+            return
+        images[app] = ctr
+        # One Trivy scan per image: the gate reads its JSON, the SARIF is converted from it.
+        scan = Scan(ctr, app, trivy_db, ctx.images.trivy, ignore)
+        gated = await _timed(report, f"trivy gate ({app})", partial(scan.gate, severity))
+        with suppress(StageError, dagger.QueryError):  # a scan that failed is reported by the gate
+            if gated is not None or scan.scanned():
+                sarif[app] = await scan.report(ReportFormat.SARIF)
+
     if report.passed:
-
-        async def build(app: str) -> None:
-            ctr = await _timed(report, f"build ({app})", partial(_build_synced, ctx, app, info))
-            if ctr is not None:
-                images[app] = ctr
-
         async with anyio.create_task_group() as tg:
             for app in APPS:
-                tg.start_soon(build, app)
+                tg.start_soon(build_and_scan, app)
 
     if report.passed:
-        for app in APPS:
-            scan = Scan(images[app], app, trivy_db, ctx.images.trivy, await _ignore_file(ctx))
-            sarif.append(await scan.report(ReportFormat.SARIF))
-            await _timed(report, f"trivy gate ({app})", partial(scan.gate, severity))
+        await publish_stage(
+            report,
+            {app: images[app] for app in APPS},
+            tags_for(Revision(info.revision.sha, ref)),
+            registry=registry,
+            username=username,
+            password=password,
+            registry_image=ctx.images.registry,
+        )
 
-    if report.passed and registry:
-        tags = tags_for(info.revision, ())
-        for app in APPS:
-            repo = f"{registry.rstrip('/')}/neosale-{app}"
-            push = partial(publish, images[app], repo, tags, username, password)
-            done: Published | None = await _timed(report, f"publish ({app})", push)
-            if done is not None:
-                report.artifacts[f"{app} image"] = done.ref
-    elif report.passed:
-        report.add(StageResult("publish", "skipped", 0.0, "no registry given"))
+    delivered = None
+    if report.passed and delivery is not None:
+        delivered = await deliver(ctx, report, info, delivery)
 
     failed = report.failed_stage
     return PipelineRun(
@@ -134,8 +152,102 @@ async def run_pipeline(
         failed_stage=failed.name if failed else "",
         markdown=report.to_markdown(),
         json=report.to_json(),
-        sarif=sarif,
+        sarif=_sarif_dir(sarif),
+        delivery=delivered,
     )
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The optional stages after publish: a staging deploy of the published
+    digests with smoke and E2E against `staging_url`, or E2E alone on an
+    ephemeral stack of this build."""
+
+    e2e: bool = False
+    staging: Deployment | None = None
+    staging_url: str = ""
+
+
+async def deliver(ctx: Context, report: RunReport, info: BuildInfo, delivery: Delivery) -> dagger.Directory:
+    """Run the delivery stages; their reports, whether they passed or not."""
+    out = dag.directory()
+    sha = info.revision.sha
+    if delivery.staging is not None:
+        refs = [report.artifacts.get(f"{app} image", "") for app in ("backend", "frontend")]
+        args = digest_args(refs[0], refs[1], sha, "")
+        await _timed(
+            report, "deploy (staging)", partial(delivery.staging.run, "deploy (staging)", "deploy", *args)
+        )
+
+        async def smoke() -> None:
+            nonlocal out
+            run = await run_smoke(ctx, delivery.staging_url, sha, None)
+            out = out.with_directory("smoke", run.reports)
+            run.verdict()
+
+        if report.passed:
+            await _timed(report, "smoke (staging)", smoke)
+
+    async def end_to_end() -> None:
+        nonlocal out
+        if delivery.staging is not None:
+            run = await run_e2e(ctx, delivery.staging_url)
+        else:
+            stack = await build_stack(ctx, info, [f"http://{STACK_HOST}:{ROUTER_PORT}"])
+            try:
+                run = await run_e2e(ctx, "", stack.router)
+            finally:
+                await stack.stop()
+        out = out.with_directory("e2e", run.reports())
+        run.verdict()
+
+    if report.passed and (delivery.e2e or delivery.staging is not None):
+        where = "staging" if delivery.staging is not None else "ephemeral stack"
+        await _timed(report, f"e2e ({where})", end_to_end)
+    return out
+
+
+async def publish_stage(
+    report: RunReport,
+    images: dict[str, dagger.Container],
+    tags: list[str],
+    *,
+    registry: str,
+    username: str,
+    password: dagger.Secret | None,
+    registry_image: str,
+) -> None:
+    """Preflight every image, then push each with all its tags.
+
+    Without a registry the images go to an embedded registry service, so the
+    run needs nothing outside the engine and still records digests.
+    """
+    service: dagger.Service | None = None
+    if not registry:
+        report.artifacts["registry"] = f"embedded ({EMBEDDED_HOST} inside the engine, gone after the run)"
+        service = await _timed(report, "embedded registry", embedded_registry(registry_image).start)
+        if service is None:
+            return
+    namespace = registry.rstrip("/") or f"{EMBEDDED_HOST}/neosale"
+    dest = Destination(username, password, service)
+    targets = [Target(ctr, f"{namespace}/neosale-{app}", tags) for app, ctr in images.items()]
+    try:
+        checked = await _timed(report, "publish preflight", partial(preflight, targets, dest))
+        for app, target in zip(images, checked or [], strict=False):  # none when the preflight failed
+            done: Published | None = await _timed(report, f"publish ({app})", partial(push, target, dest))
+            if done is None:
+                break
+            report.artifacts[f"{app} image"] = done.ref
+    finally:
+        if service is not None:
+            await service.stop()
+
+
+def _sarif_dir(files: dict[str, dagger.File]) -> dagger.Directory:
+    out = dag.directory()
+    for app, f in sorted(files.items()):
+        out = out.with_file(f"trivy-{app}.sarif", f)
+    return out
 
 
 async def _build_synced(ctx: Context, app: str, info: BuildInfo) -> dagger.Container:

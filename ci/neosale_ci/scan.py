@@ -40,7 +40,13 @@ class ReportFormat(enum.Enum):
 
 
 class Scan:
-    """One image, one DB: reports in any format and the release gate."""
+    """One image, one DB: reports in any format and the release gate.
+
+    The image is scanned once, to JSON; the gate reads that report and the
+    SARIF and table reports are converted from it offline (`trivy convert`),
+    so a pipeline that wants the SARIF and the gate runs one scan per image.
+    Only the CycloneDX SBOM, which lists every component, is a scan of its own.
+    """
 
     def __init__(
         self,
@@ -55,6 +61,7 @@ class Scan:
         self.db = db
         self.trivy_image = trivy_image
         self.ignore_file = ignore_file
+        self._json: dagger.File | None = None
 
     def _trivy(self) -> dagger.Container:
         ctr = dag.container().from_(self.trivy_image).with_file("/scan/image.tar", self.image.as_tarball())
@@ -75,9 +82,35 @@ class Scan:
             args += ["--ignorefile", "/scan/.trivyignore"]
         return [*args, "--output", f"/scan/report.{fmt.value}"]
 
+    def scanned(self) -> bool:
+        """Whether the vulnerability scan ran (even when its gate failed)."""
+        return self._json is not None
+
+    async def _json_report(self) -> dagger.File:
+        """The one vulnerability scan, kept for every later report and gate."""
+        if self._json is None:
+            if self.db is not None and not await self.db.glob("db/trivy.db"):
+                raise StageError(
+                    f"scan ({self.name})",
+                    "the Trivy DB directory has no db/trivy.db: expected a Trivy cache directory "
+                    "(what `trivy image --download-db-only --cache-dir DIR` fills)",
+                )
+            done = await run_tool(f"scan ({self.name})", self._trivy(), self._args(ReportFormat.JSON))
+            self._json = done.file("/scan/report.json")
+        return self._json
+
     async def report(self, fmt: ReportFormat) -> dagger.File:
         """The full report (every severity): the gate decides, the report informs."""
-        done = await run_tool(f"scan ({self.name})", self._trivy(), self._args(fmt))
+        if fmt is ReportFormat.CYCLONEDX:
+            done = await run_tool(f"scan ({self.name})", self._trivy(), self._args(fmt))
+            return done.file(f"/scan/report.{fmt.value}")
+        report = await self._json_report()
+        if fmt is ReportFormat.JSON:
+            return report
+        # No DB, no network: convert only renders the findings already in the JSON.
+        ctr = dag.container().from_(self.trivy_image).with_file("/scan/report.json", report)
+        args = ["trivy", "convert", "--format", fmt.value, "--output", f"/scan/report.{fmt.value}"]
+        done = await run_tool(f"scan ({self.name})", ctr, [*args, "/scan/report.json"])
         return done.file(f"/scan/report.{fmt.value}")
 
     async def gate(self, severity: str = "HIGH", ignore_unfixed: bool = True) -> str:
@@ -86,7 +119,7 @@ class Scan:
             gate.normalize_severity(severity)
         except gate.GateConfigError as exc:
             raise StageError(f"trivy gate ({self.name})", str(exc)) from exc
-        report = await (await self.report(ReportFormat.JSON)).contents()
+        report = await (await self._json_report()).contents()
         result = gate.evaluate(report, severity, ignore_unfixed)
         if not result.passed:
             raise StageError(f"trivy gate ({self.name})", result.summary())

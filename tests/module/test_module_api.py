@@ -35,8 +35,28 @@ async def test_functions_and_flags_exist(dag_client: object) -> None:
     assert set(main["scan"]) >= {"image", "db", "ignoreFile"}
     assert set(main["publish"]) >= {"image", "repository", "sha", "ref", "username", "password"}
     assert set(main["pipeline"]) >= {"sha", "created", "ref", "registry", "password", "trivyDb", "severity"}
+    assert set(main["pipeline"]) >= {"endToEnd", "staging", "stagingUrl", "stagingTarget", "appEnv"}
     assert set(objects["TrivyScan"]) >= {"report", "gate"}
     assert set(objects["PipelineRun"]) >= {"reports", "verdict"}
+    # delivery: the docker host and its credentials are configuration, shared by every function
+    assert set(main[""]) >= {
+        "dockerSocket",
+        "dockerHost",
+        "sshKey",
+        "sshKnownHosts",
+        "tlsCa",
+        "tlsCert",
+        "tlsKey",
+    }
+    assert set(main["deployStaging"]) >= {"backend", "frontend", "sha", "approvedBy", "target", "appEnv"}
+    assert set(main["promote"]) >= {"backend", "frontend", "sha", "approve", "approvedBy", "target", "appEnv"}
+    assert set(main["rollback"]) >= {"environment", "approvedBy", "target"}
+    assert set(main["status"]) >= {"environment", "json", "target"}
+    assert set(main["smoke"]) >= {"baseUrl", "sha", "config"}
+    assert set(main["endToEnd"]) >= {"baseUrl", "sha"}
+    assert set(main["stack"]) >= {"sha", "origin"}
+    assert set(objects["SmokeRun"]) >= {"verdict"}
+    assert set(objects["EndToEndRun"]) >= {"reports", "junit", "summary", "verdict"}
 
 
 async def test_required_arguments_and_return_types(dag_client: object) -> None:
@@ -46,6 +66,10 @@ async def test_required_arguments_and_return_types(dag_client: object) -> None:
     assert pipeline.returns == "PipelineRun"
     assert not api.objects["Neosale"][""].args["source"].required  # DefaultPath("/")
     assert api.objects["PipelineRun"]["reports"].returns == "Directory"
+    for fn in ("deployStaging", "promote"):
+        required = {a.name for a in api.objects["Neosale"][fn].args.values() if a.required}
+        assert required == {"backend", "frontend", "sha"}, fn  # the approval is checked, not required
+    assert api.objects["Neosale"]["stack"].returns == "Service"
     assert api.objects["TrivyScan"]["gate"].args["ignoreUnfixed"].boolean
     # core types come from the engine's schema
     export = api.objects["Directory"]["export"]

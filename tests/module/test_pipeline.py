@@ -36,6 +36,7 @@ def test_pipeline_green_through_client_entry(image_set: dict[str, str], tmp_path
             "NEOSALE_TEST_REGISTRY_PASSWORD",
             "--reports",
             str(reports),
+            "--end-to-end",
         ],
         cwd=REPO_ROOT,
         env=env,
@@ -47,14 +48,23 @@ def test_pipeline_green_through_client_entry(image_set: dict[str, str], tmp_path
     report = json.loads((reports / "report.json").read_text())
     assert report["passed"] is True
     names = {s["name"] for s in report["stages"]}
-    assert {"migration safety", "trivy gate (backend)", "publish (frontend)"} <= names
+    assert {
+        "migration safety",
+        "trivy gate (backend)",
+        "publish (frontend)",
+        "e2e (ephemeral stack)",
+    } <= names
+    junit = (reports / "e2e" / "junit.xml").read_text()
+    assert 'failures="0"' in junit
+    assert (reports / "e2e" / "html" / "index.html").is_file()
     assert report["artifacts"]["backend image"].startswith(
         "127.0.0.1:5000/neosale-test/neosale-backend@sha256:"
     )
     sarif = json.loads((reports / "trivy-backend.sarif").read_text())
     assert sarif["version"] == "2.1.0"
     # The registry password reaches the engine as a secret and nothing else.
-    everything = res.stdout + res.stderr + "".join(p.read_text() for p in reports.iterdir())
+    files = [p for p in reports.rglob("*") if p.is_file()]
+    everything = res.stdout + res.stderr + "".join(p.read_bytes().decode(errors="replace") for p in files)
     assert password not in everything
 
 

@@ -142,3 +142,59 @@ async def test_registry_password_never_lands_in_the_image(neosale: Neosale) -> N
         config = await registry.get(f"/blobs/{manifest.json()['config']['digest']}")
     assert password not in manifest.text
     assert password not in config.text
+
+
+async def test_unit_test_failure_names_the_test_and_file(neosale: Neosale) -> None:
+    failing = (
+        'import { expect, it } from "vitest";\n\nit("planted check", () => {\n  expect(1 + 1).toBe(3);\n});\n'
+    )
+    planted = neosale.source.with_new_file("backend/test/unit/planted.test.ts", failing)
+    with pytest.raises(StageError) as err:
+        await with_source(neosale, planted).unit_test()
+    msg = str(err.value)
+    assert "unit tests (backend)" in msg
+    assert "planted.test.ts" in msg
+    assert "planted check" in msg
+
+
+async def test_dockerfile_lint_flags_user_root(neosale: Neosale) -> None:
+    dockerfile = await neosale.source.file("Dockerfile.backend").contents()
+    planted = neosale.source.with_new_file("Dockerfile.backend", dockerfile + "USER root\n")
+    with pytest.raises(StageError) as err:
+        await with_source(neosale, planted).dockerfile_lint()
+    assert "Dockerfile.backend" in str(err.value)
+    assert "DL3002" in str(err.value)  # last USER should not be root
+
+
+async def test_secret_scan_finds_a_planted_token_and_masks_it(neosale: Neosale) -> None:
+    # Built at run time: the repository itself must stay clean for this very check.
+    token = "ghp_" + secrets.token_hex(18)
+    planted = neosale.source.with_new_file("backend/src/planted.ts", f'export const token = "{token}";\n')
+    with pytest.raises(StageError) as err:
+        await with_source(neosale, planted).secret_scan()
+    msg = str(err.value)
+    assert "backend/src/planted.ts" in msg
+    assert "github-pat" in msg.lower() or "GitHub Personal Access Token" in msg
+    assert token not in msg
+
+
+async def test_a_source_without_the_apps_is_named(neosale: Neosale) -> None:
+    empty = dag.directory().with_new_file("README.md", "not NEOSALE\n")
+    with pytest.raises(
+        StageError, match=r"backend/package\.json is missing .* expected the NEOSALE repository"
+    ):
+        await with_source(neosale, empty).lint()
+    with pytest.raises(StageError, match=r"Dockerfile\.frontend is missing"):
+        await with_source(neosale, empty).build_frontend(sha=SHA, created="2026-01-01T00:00:00Z")
+
+
+async def test_an_invalid_image_reference_fails_naming_it(neosale: Neosale) -> None:
+    neosale.hadolint_image = "127.0.0.1:5000/offline/no-such-image:1"
+    with pytest.raises(Exception, match="no-such-image"):
+        await neosale.dockerfile_lint()
+
+
+async def test_a_trivy_db_directory_without_the_db_is_named(neosale: Neosale) -> None:
+    scan = neosale.scan(vulnerable_image(neosale.node_image), name="planted", db=dag.directory())
+    with pytest.raises(StageError, match=r"has no db/trivy\.db: expected a Trivy cache directory"):
+        await scan.gate()

@@ -21,19 +21,11 @@ from tests.workflows.gha import (
     substitute,
 )
 
-# Being written now: the calls that name them are expected to fail with
-# MissingFunctionError until they land; then the xfail must be removed.
-DELIVERY_FUNCTIONS = frozenset({"deploy-staging", "promote", "rollback", "smoke", "e2e", "status"})
-PENDING = pytest.mark.xfail(
-    strict=True, raises=MissingFunctionError, reason="delivery functions not in the module yet"
-)
-
 CALLS = all_dagger_calls()
 
 
 def _param(call: DaggerCall) -> object:
-    marks = [PENDING] if call.function in DELIVERY_FUNCTIONS else []
-    return pytest.param(call, id=call.id, marks=marks)
+    return pytest.param(call, id=call.id)
 
 
 @pytest.fixture(scope="module")

@@ -170,8 +170,14 @@ def test_production_promotes_the_digests_that_passed_staging() -> None:
         assert f"--{role} ${{{{ needs.staging.outputs.{role} }}}}" in promote_args
     for args in (deploy_args, promote_args):
         assert "--sha ${{ github.sha }}" in args
-        assert "--approved-by ${{ github.actor }}" in args
         assert "--docker-host env://" in args  # a secret, never a plain value
+    assert "--approved-by ${{ github.actor }}" in deploy_args
+    # production: the approval names the sha, and the ledger gets the reviewer who released the job
+    assert "--approve ${{ github.sha }}" in promote_args
+    assert "--approved-by ${{ steps.approval.outputs.by }}" in promote_args
+    approval = next(s for s in steps(production) if s.get("id") == "approval")
+    assert "/actions/runs/${RUN_ID}/approvals" in approval["run"]
+    assert production["permissions"] == {"contents": "read", "actions": "read"}
     # staging's outputs are recorded after its last check, so they exist only if it passed
     staging_steps = steps(staging)
     assert staging_steps[-1].get("id") == "passed"

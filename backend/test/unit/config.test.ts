@@ -76,11 +76,12 @@ describe("loadConfig", () => {
     const result = spawnSync(process.execPath, ["--import", "tsx", server], {
       env: { PATH, HOME, REDIS_URL: "redis://127.0.0.1:1" },
       encoding: "utf8",
-      timeout: 20_000,
+      // tsx compiles the whole server first: seconds on a loaded CI machine.
+      timeout: 55_000,
     });
     expect(result.status).toBe(1);
     const line = JSON.parse(result.stdout.trim().split("\n").pop() ?? "{}") as { level: string; msg: string };
     expect(line.level).toBe("fatal");
     expect(line.msg).toContain("DATABASE_URL is required");
-  });
+  }, 60_000);
 });
