@@ -19,7 +19,7 @@ import httpx
 
 from neosale_airgap.env import REPO_ROOT
 from neosale_deploy import dockerhost as dh
-from neosale_deploy.model import LABEL_PROJECT
+from neosale_deploy.model import LABEL_PROJECT, LABEL_ROLE
 
 APP_DIR = Path(__file__).parent / "app"
 REGISTRY = os.environ.get("NEOSALE_TEST_REGISTRY", "127.0.0.1:5000")
@@ -238,3 +238,21 @@ def ensure_dockerd() -> None:
     script = REPO_ROOT / "scripts" / "dockerd.sh"
     if script.exists():
         subprocess.run(["bash", str(script), "start"], check=True, capture_output=True)
+
+
+def start_postgres(client: Any, env: Env) -> tuple[Any, str]:
+    """A database on the project's network, ready; the container and its URL."""
+    client.networks.create(env.project, labels={LABEL_PROJECT: env.project})
+    pg = client.containers.run(
+        POSTGRES_IMAGE,
+        name=f"{env.project}-postgres",
+        environment={"POSTGRES_PASSWORD": "pw", "POSTGRES_DB": "neosale"},
+        network=env.project,
+        labels={LABEL_PROJECT: env.project, LABEL_ROLE: "postgres"},
+        detach=True,
+    )
+    deadline = time.monotonic() + 60
+    while pg.exec_run(["pg_isready", "-U", "postgres", "-d", "neosale", "-h", "127.0.0.1"])[0] != 0:
+        assert time.monotonic() < deadline, pg.logs()[-2000:]
+        time.sleep(0.5)
+    return pg, f"postgres://postgres:pw@{env.project}-postgres:5432/neosale"

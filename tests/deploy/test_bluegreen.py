@@ -17,7 +17,15 @@ import pytest
 from neosale_deploy import dockerhost as dh
 from neosale_deploy.model import LABEL_PROJECT, LABEL_ROLE
 
-from .helpers import POSTGRES_IMAGE, Env, LoadGen, cli_argv, live_versions, project_containers
+from .helpers import (
+    POSTGRES_IMAGE,
+    Env,
+    LoadGen,
+    cli_argv,
+    live_versions,
+    project_containers,
+    start_postgres,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -225,24 +233,6 @@ KILL_POINTS = [
 ]
 
 
-def start_postgres(client: Any, env: Env) -> str:
-    """A database on the project's network; returns the --database-url option."""
-    client.networks.create(env.project, labels={LABEL_PROJECT: env.project})
-    pg = client.containers.run(
-        POSTGRES_IMAGE,
-        name=f"{env.project}-postgres",
-        environment={"POSTGRES_PASSWORD": "pw", "POSTGRES_DB": "neosale"},
-        network=env.project,
-        labels={LABEL_PROJECT: env.project, LABEL_ROLE: "postgres"},
-        detach=True,
-    )
-    deadline = time.monotonic() + 60
-    while pg.exec_run(["pg_isready", "-U", "postgres", "-d", "neosale", "-h", "127.0.0.1"])[0] != 0:
-        assert time.monotonic() < deadline, pg.logs()[-2000:]
-        time.sleep(0.5)
-    return f"--database-url=postgres://postgres:pw@{env.project}-postgres:5432/neosale"
-
-
 def kill_deploy_at(env: Env, docker_client: Any, kp: KillPoint, args: list[str]) -> str:
     """Start a deploy, SIGKILL it at `kp`; returns what it printed."""
     stop_at = f"phase {kp.phase}: {kp.at}" if kp.at in ("start", "done") else ""
@@ -300,7 +290,11 @@ def test_sigkill_at_a_phase_then_rerun_converges(env: Env, docker_client: Any, k
     t0 = time.monotonic()
     prod: list[str] = []
     if kp.production:
-        prod = ["--production", start_postgres(docker_client, env), f"--postgres-image={POSTGRES_IMAGE}"]
+        prod = [
+            "--production",
+            f"--database-url={start_postgres(docker_client, env)[1]}",
+            f"--postgres-image={POSTGRES_IMAGE}",
+        ]
     deploy_ok(env, "v1", *prod)
     assert phase_names(history(env)[-1]) == list(kp.order)  # the order the kill points are derived from
     args = ["--backend", env.images["v2"], "--frontend", env.images["v2"], *prod]

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from neosale_deploy.model import LABEL_PROJECT, LABEL_ROLE, load_target
+from neosale_deploy.model import load_target
 from neosale_deploy.state import VolumeStore
 
-from .helpers import POSTGRES_IMAGE, Env, live_versions
+from .helpers import POSTGRES_IMAGE, Env, live_versions, start_postgres
 
 pytestmark = pytest.mark.docker
 
@@ -62,22 +61,10 @@ def _psql(pg: Any, sql: str) -> str:
 
 
 def test_production_deploy_backs_up_and_restore_brings_data_back(env: Env, docker_client: Any) -> None:
-    docker_client.networks.create(env.project, labels={LABEL_PROJECT: env.project})
-    pg = docker_client.containers.run(
-        POSTGRES_IMAGE,
-        name=f"{env.project}-postgres",
-        environment={"POSTGRES_PASSWORD": "pw", "POSTGRES_DB": "neosale"},
-        network=env.project,
-        labels={LABEL_PROJECT: env.project, LABEL_ROLE: "postgres"},
-        detach=True,
-    )
-    deadline = time.monotonic() + 60
-    while pg.exec_run(["pg_isready", "-U", "postgres", "-d", "neosale", "-h", "127.0.0.1"])[0] != 0:
-        assert time.monotonic() < deadline, pg.logs()[-2000:]
-        time.sleep(0.5)
+    pg, url = start_postgres(docker_client, env)
     _psql(pg, "CREATE TABLE orders (id int); INSERT INTO orders VALUES (1), (2)")
 
-    db = f"--database-url=postgres://postgres:pw@{env.project}-postgres:5432/neosale?schema=public"
+    db = f"--database-url={url}?schema=public"
     out = env.deploy("v1", "--production", "--approved-by", "carol", db, f"--postgres-image={POSTGRES_IMAGE}")
     assert out.returncode == 0, out.stdout + out.stderr
     assert "phase backup: done" in out.stdout
