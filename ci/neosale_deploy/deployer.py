@@ -36,6 +36,7 @@ from neosale_deploy.model import (
     REVISION_LABEL,
     ROLES,
     ImageRef,
+    RoleSpec,
     Target,
     other_colour,
 )
@@ -47,6 +48,18 @@ Record = dict[str, Any]
 
 def new_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+# App containers (both colours, the migration): no capabilities (the apps
+# listen above 1024), no privilege gain through setuid binaries.
+CONFINED: dict[str, Any] = {"cap_drop": ["ALL"], "security_opt": ["no-new-privileges"]}
+
+
+def hardening(spec: RoleSpec) -> dict[str, Any]:
+    """An app container's confinement: CONFINED plus a read-only root with tmpfs mounts."""
+    if not spec.read_only:
+        return dict(CONFINED)
+    return {**CONFINED, "read_only": True, "tmpfs": dict.fromkeys(spec.tmpfs, "")}
 
 
 class Run:
@@ -379,6 +392,7 @@ class Deployer:
                         },
                         network=t.network_name,
                         restart_policy={"Name": "unless-stopped"},
+                        **hardening(t.roles[role]),
                     )
                 self.refresh()
                 ph["detail"] = f"{idle}: " + ", ".join(t.container_name(idle, r) for r in ROLES)
@@ -449,7 +463,12 @@ class Deployer:
     def _migrate(self, image: ImageRef, deploy_id: str, colour: str) -> str:
         argv = list(self.target.migrate_command)
         code, logs = self._one_off(
-            image.pull_ref, "migrate", deploy_id, argv, environment=self._env("backend", colour)
+            image.pull_ref,
+            "migrate",
+            deploy_id,
+            argv,
+            environment=self._env("backend", colour),
+            **hardening(self.target.roles["backend"]),
         )
         if code != 0:
             raise DeployError(

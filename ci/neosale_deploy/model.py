@@ -83,12 +83,15 @@ class RoleSpec:
     ready_path: str | None = None
     version_path: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    # The images are built for a read-only root filesystem; these stay writable (tmpfs).
+    read_only: bool = True
+    tmpfs: tuple[str, ...] = ("/tmp",)  # noqa: S108 (a private tmpfs, not a shared /tmp)
 
 
 def _default_roles() -> dict[str, RoleSpec]:
     return {
         "backend": RoleSpec("backend", 4000, "/health", "/ready", "/version"),
-        "frontend": RoleSpec("frontend", 3000, "/api/health"),
+        "frontend": RoleSpec("frontend", 3000, "/api/health", tmpfs=("/tmp", "/app/.next/cache")),  # noqa: S108
     }
 
 
@@ -237,7 +240,7 @@ def _as_roles(raw: Any, path: str) -> dict[str, RoleSpec]:
         ):
             raise UsageError(f"{path}: [roles.{name}.env] must map names to strings")
         base = roles[name]
-        known = {"port", "health_path", "ready_path", "version_path", "env"}
+        known = {"port", "health_path", "ready_path", "version_path", "env", "read_only", "tmpfs"}
         unknown = set(spec) - known
         if unknown:
             raise UsageError(
@@ -250,6 +253,8 @@ def _as_roles(raw: Any, path: str) -> dict[str, RoleSpec]:
             ready_path=spec.get("ready_path", base.ready_path),
             version_path=spec.get("version_path", base.version_path),
             env={str(k): str(v) for k, v in env.items()},
+            read_only=bool(spec.get("read_only", base.read_only)),
+            tmpfs=tuple(str(p) for p in spec.get("tmpfs", base.tmpfs)),
         )
     return roles
 

@@ -55,6 +55,13 @@ def deploy_ok(env: Env, version: str, *extra: str) -> None:
 def test_v1_to_v2_under_load_then_manual_rollback(env: Env, docker_client: Any) -> None:
     deploy_ok(env, "v1", "--approved-by", "alice")
     assert live_versions(env.live_url) == {"v1"}
+    # The colours run confined: read-only root, tmpfs where the apps write, no capabilities.
+    for role, writable in (("backend", {"/tmp"}), ("frontend", {"/tmp", "/app/.next/cache"})):
+        host = docker_client.containers.get(f"{env.project}-blue-{role}").attrs["HostConfig"]
+        assert host["ReadonlyRootfs"] is True
+        assert set(host["Tmpfs"]) == writable
+        assert host["CapDrop"] == ["ALL"]
+        assert "no-new-privileges" in host["SecurityOpt"]
 
     load = LoadGen(env.live_url, total=6000, rate=250).start()
     time.sleep(2)
