@@ -262,23 +262,29 @@ def assert_refused(env: Env, client: Any, options: list[str], host: str, *needle
     assert live_versions(env.live_url, n=5) == {"v1"}
 
 
-def test_tls_host_deploy_and_status(remote_env: Env, tls_host: TlsHost, docker_client: Any) -> None:
-    opts = tls_host.options(tls_host.ca, tls_host.cert, tls_host.key)
+def deploy_and_status(env: Env, opts: list[str], url: str, what: str) -> None:
+    """Deploy v1 and read status through the remote endpoint; both must match the local view."""
     t0 = time.monotonic()
-    out = remote_env.deploy("v1", *opts)
+    out = env.deploy("v1", *opts)
     deploy_s = time.monotonic() - t0
     assert out.returncode == 0, out.stdout + out.stderr
-    assert live_versions(remote_env.live_url) == {"v1"}
+    assert live_versions(env.live_url) == {"v1"}
     t0 = time.monotonic()
-    st = status_json(remote_env, *opts)
-    print(f"\nTLS host: deploy {deploy_s:.1f}s, status {time.monotonic() - t0:.2f}s")
-    assert st["host"] == tls_host.url
+    st = status_json(env, *opts)
+    print(f"\n{what} host: deploy {deploy_s:.1f}s, status {time.monotonic() - t0:.2f}s")
+    assert st["host"] == url
     assert st["live"] == "blue"
     assert st["router"]["state"] == "running"
     assert {c["state"] for c in st["colours"]["blue"]["containers"].values()} == {"running"}
-    assert st["colours"]["blue"]["images"]["backend"] == remote_env.images["v1"]
-    # Exactly what the local socket sees: the TLS endpoint is the same engine.
-    same_view(st, status_json(remote_env))
+    assert st["colours"]["blue"]["images"]["backend"] == env.images["v1"]
+    # Exactly what the local socket sees: the remote endpoint is the same engine.
+    same_view(st, status_json(env))
+
+
+def test_tls_host_deploy_and_status(remote_env: Env, tls_host: TlsHost) -> None:
+    deploy_and_status(
+        remote_env, tls_host.options(tls_host.ca, tls_host.cert, tls_host.key), tls_host.url, "TLS"
+    )
 
 
 def test_tls_host_refuses_bad_credentials(remote_env: Env, tls_host: TlsHost, docker_client: Any) -> None:
@@ -308,20 +314,9 @@ def test_tls_host_refuses_bad_credentials(remote_env: Env, tls_host: TlsHost, do
     assert "needs both --tls-cert and --tls-key" in out.stderr, out.stderr
 
 
-def test_ssh_host_deploy_and_status(remote_env: Env, ssh_host: SshHost, docker_client: Any) -> None:
+def test_ssh_host_deploy_status_and_rollback(remote_env: Env, ssh_host: SshHost) -> None:
     opts = ssh_host.options(ssh_host.key, ssh_host.known_hosts)
-    t0 = time.monotonic()
-    out = remote_env.deploy("v1", *opts)
-    deploy_s = time.monotonic() - t0
-    assert out.returncode == 0, out.stdout + out.stderr
-    assert live_versions(remote_env.live_url) == {"v1"}
-    t0 = time.monotonic()
-    st = status_json(remote_env, *opts)
-    print(f"\nssh host: deploy {deploy_s:.1f}s, status {time.monotonic() - t0:.2f}s")
-    assert st["host"] == ssh_host.url
-    assert st["live"] == "blue"
-    assert st["router"]["state"] == "running"
-    same_view(st, status_json(remote_env))
+    deploy_and_status(remote_env, opts, ssh_host.url, "ssh")
     # The switch runs a script in the router over `docker exec`: a rollback needs
     # a second colour, so deploy v2 over ssh and roll back over ssh.
     out = remote_env.deploy("v2", *opts)
