@@ -105,7 +105,7 @@ class EndToEndRun:
         return f"{STAGE}: {self._summary()}"
 
 
-def runner(ctx: Context) -> dagger.Container:
+def playwright(ctx: Context) -> dagger.Container:
     """The playwright image with e2e/'s dependencies installed; only the
     manifests feed `npm ci`, so an edit of a journey keeps it cached."""
     e2e = ctx.source.directory("e2e")
@@ -141,7 +141,7 @@ async def run_e2e(ctx: Context, base_url: str, target: dagger.Service | None = N
         raise StageError(STAGE, "neither a base_url nor a stack to run against")
     if not await ctx.source.glob("e2e/playwright.config.ts"):
         raise StageError(STAGE, "e2e/playwright.config.ts is missing from the source directory")
-    ctr = runner(ctx)
+    ctr = playwright(ctx)
     if base_url:
         ctr, url = reach(ctr, url)  # a stack on this machine's loopback
     elif target is not None:

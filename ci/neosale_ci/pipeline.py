@@ -121,9 +121,9 @@ async def run_pipeline(
         images[app] = ctr
         # One Trivy scan per image: the gate reads its JSON, the SARIF is converted from it.
         scan = Scan(ctr, app, trivy_db, ctx.images.trivy, ignore)
-        gated = await _timed(report, f"trivy gate ({app})", partial(scan.gate, severity))
+        await _timed(report, f"trivy gate ({app})", partial(scan.gate, severity))
         with suppress(StageError, dagger.QueryError):  # a scan that failed is reported by the gate
-            if gated is not None or scan.scanned():
+            if scan.scanned():
                 sarif[app] = await scan.report(ReportFormat.SARIF)
 
     if report.passed:
