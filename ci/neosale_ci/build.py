@@ -11,6 +11,9 @@ from .context import APPS, Context
 from .errors import StageError
 from .tags import Revision
 
+# The Dockerfiles' WORKDIR in their build stages.
+WORKDIR = "/src"
+
 
 @dataclass(frozen=True)
 class BuildInfo:
@@ -40,19 +43,49 @@ class BuildInfo:
 
 
 async def build_image(ctx: Context, app: str, info: BuildInfo) -> dagger.Container:
+    ctr = await dockerfile_stage(ctx, app, "", info.build_args())
+    # Labels again on the result: the Dockerfile sets them from the same args,
+    # this makes them hold even for a Dockerfile that forgot one.
+    for key, value in info.labels(app).items():
+        ctr = ctr.with_label(key, value)
+    return ctr
+
+
+async def installed(ctx: Context, app: str) -> dagger.Container:
+    """The Dockerfile's `deps` stage (the app's full `npm ci`) with the app's
+    source over it, in /src: where the checks run.
+
+    The image build starts from the same stage, so the engine installs once
+    per change of the manifests for checks and image alike. Only the
+    manifests feed the install, so a source edit keeps it cached.
+    """
+    deps = await dockerfile_stage(ctx, app, "deps", [])
+    return (
+        deps.with_user("root")
+        .with_env_variable("CI", "true")
+        .with_env_variable("NEXT_TELEMETRY_DISABLED", "1")
+        .with_env_variable("npm_config_update_notifier", "false")
+        .with_directory(WORKDIR, ctx.app(app))
+        .with_workdir(WORKDIR)
+    )
+
+
+async def dockerfile_stage(
+    ctx: Context, app: str, target: str, build_args: list[dagger.BuildArg]
+) -> dagger.Container:
+    """Dockerfile.<app> built up to `target` ("" = the final image)."""
     if app not in APPS:
         raise StageError("build", f"unknown app {app!r}: expected one of {', '.join(APPS)}")
     dockerfile = f"Dockerfile.{app}"
     if not await ctx.source.glob(dockerfile):
         raise StageError(f"build ({app})", f"{dockerfile} is missing at the root of the source directory")
     await ctx.require_app(app)
-    args = [dagger.BuildArg(name="NODE_IMAGE", value=ctx.images.node), *info.build_args()]
-    ctr = (await build_context(ctx, app)).docker_build(dockerfile=dockerfile, build_args=args)
-    # Labels again on the result: the Dockerfile sets them from the same args,
-    # this makes them hold even for a Dockerfile that forgot one.
-    for key, value in info.labels(app).items():
-        ctr = ctr.with_label(key, value)
-    return ctr
+    args = [dagger.BuildArg(name="NODE_IMAGE", value=ctx.images.node), *build_args]
+    # The Dockerfiles read an extra CA from the `ca` build secret (see their header).
+    secrets = [] if ctx.ca_bundle is None else [dag.set_secret("ca", await ctx.ca_bundle.contents())]
+    return (await build_context(ctx, app)).docker_build(
+        dockerfile=dockerfile, target=target, build_args=args, secrets=secrets
+    )
 
 
 async def build_context(ctx: Context, app: str) -> dagger.Directory:

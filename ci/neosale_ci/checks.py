@@ -6,6 +6,7 @@ from __future__ import annotations
 import dagger
 from dagger import dag
 
+from .build import installed
 from .context import APPS, Context, run_tool
 from .errors import StageError
 from .migrations import Problem, blocking, new_migrations, unexplained_acknowledgements
@@ -22,8 +23,7 @@ TRIVY_OFFLINE = ["--skip-version-check", "--disable-telemetry", "--quiet"]
 
 
 async def npm_script(ctx: Context, stage: str, app: str, script: str) -> str:
-    await ctx.require_app(app)
-    done = await run_tool(f"{stage} ({app})", ctx.app_deps(app), ["npm", "run", "--silent", script])
+    done = await run_tool(f"{stage} ({app})", await installed(ctx, app), ["npm", "run", "--silent", script])
     return await done.stdout()
 
 
@@ -41,10 +41,9 @@ async def unit_test(ctx: Context, app: str) -> str:
 
 async def integration_test(ctx: Context) -> str:
     """Backend integration tests against PostgreSQL and Redis as services."""
-    await ctx.require_app("backend")
     url = "postgresql://{POSTGRES_USER}:{POSTGRES_PASSWORD}@db:5432/{POSTGRES_DB}".format(**TEST_DB)
     ctr = (
-        ctx.app_deps("backend")
+        (await installed(ctx, "backend"))
         .with_service_binding("db", ctx.postgres(TEST_DB))
         .with_service_binding("redis", ctx.redis())
         .with_env_variable("DATABASE_URL", url)

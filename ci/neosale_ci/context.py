@@ -67,19 +67,6 @@ class Context:
             .with_env_variable("SSL_CERT_FILE", CA_PATH)
         )
 
-    def node(self) -> dagger.Container:
-        return self.with_ca(
-            dag.container()
-            .from_(self.images.node)
-            .with_user("root")
-            .with_env_variable("CI", "true")
-            .with_env_variable("NEXT_TELEMETRY_DISABLED", "1")
-            .with_env_variable("npm_config_update_notifier", "false")
-            .with_env_variable("npm_config_fund", "false")
-            .with_env_variable("npm_config_audit", "false")
-            .with_mounted_cache("/root/.npm", dag.cache_volume("neosale-npm"))
-        )
-
     def app(self, name: str) -> dagger.Directory:
         return self.source.directory(self.app_path(name))
 
@@ -109,30 +96,6 @@ class Context:
         if name not in APPS:
             raise StageError("source", f"unknown app {name!r}: expected one of {', '.join(APPS)}")
         return name
-
-    def app_deps(self, name: str) -> dagger.Container:
-        """The app with `npm ci` done. Only the manifests (and what install
-        scripts read) feed `npm ci`, so a source edit keeps it cached."""
-        src = self.app(name)
-        manifests = (
-            dag.directory()
-            .with_file("package.json", src.file("package.json"))
-            .with_file("package-lock.json", src.file("package-lock.json"))
-        )
-        if name == "backend":  # postinstall generates the Prisma client
-            manifests = (
-                manifests.with_directory("prisma", src.directory("prisma"))
-                .with_directory("scripts", src.directory("scripts"))
-                .with_file("prisma.config.ts", src.file("prisma.config.ts"))
-            )
-        workdir = f"/src/{name}"
-        return (
-            self.node()
-            .with_directory(workdir, manifests)
-            .with_workdir(workdir)
-            .with_exec(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .with_directory(workdir, src)
-        )
 
 
 async def run_tool(stage: str, ctr: dagger.Container, args: list[str]) -> dagger.Container:

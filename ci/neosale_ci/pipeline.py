@@ -105,42 +105,36 @@ async def run_pipeline(
         ("secret scan", partial(checks.secret_scan, ctx)),
         ("migration safety", partial(checks.migration_safety, ctx, base_migrations)),
     ]
-    async with anyio.create_task_group() as tg:
-        for name, step in stages:
-            tg.start_soon(_timed, report, name, step)
+    # Without a registry, the embedded one starts alongside the checks, so a
+    # warm run only waits for the pushes.
+    embedded: dagger.Service | None = None
 
-    # Each image is scanned as soon as it is built, while the other builds.
-    images: dict[str, dagger.Container] = {}
+    async def start_embedded() -> None:
+        nonlocal embedded
+        embedded = await _timed(report, "embedded registry", embedded_registry(ctx.images.registry).start)
+
     sarif: dict[str, dagger.File] = {}
-    ignore = await _ignore_file(ctx)
-
-    async def build_and_scan(app: str) -> None:
-        ctr = await _timed(report, f"build ({app})", partial(_build_synced, ctx, app, info))
-        if ctr is None:
-            return
-        images[app] = ctr
-        # One Trivy scan per image: the gate reads its JSON, the SARIF is converted from it.
-        scan = Scan(ctr, app, trivy_db, ctx.images.trivy, ignore)
-        await _timed(report, f"trivy gate ({app})", partial(scan.gate, severity))
-        with suppress(StageError, dagger.QueryError):  # a scan that failed is reported by the gate
-            if scan.scanned():
-                sarif[app] = await scan.report(ReportFormat.SARIF)
-
-    if report.passed:
+    try:
         async with anyio.create_task_group() as tg:
-            for app in APPS:
-                tg.start_soon(build_and_scan, app)
-
-    if report.passed:
-        await publish_stage(
-            report,
-            {app: images[app] for app in APPS},
-            tags_for(Revision(info.revision.sha, ref)),
-            registry=registry,
-            username=username,
-            password=password,
-            registry_image=ctx.images.registry,
-        )
+            for name, step in stages:
+                tg.start_soon(_timed, report, name, step)
+            if not registry:
+                tg.start_soon(start_embedded)
+        images = await _build_and_scan(ctx, report, info, trivy_db, severity, sarif) if report.passed else {}
+        if report.passed:
+            await publish_stage(
+                report,
+                images,
+                tags_for(Revision(info.revision.sha, ref)),
+                registry=registry,
+                username=username,
+                password=password,
+                registry_image=ctx.images.registry,
+                service=embedded,
+            )
+    finally:
+        if embedded is not None:
+            await embedded.stop()
 
     delivered = None
     if report.passed and delivery is not None:
@@ -207,6 +201,37 @@ async def deliver(ctx: Context, report: RunReport, info: BuildInfo, delivery: De
     return out
 
 
+async def _build_and_scan(
+    ctx: Context,
+    report: RunReport,
+    info: BuildInfo,
+    trivy_db: dagger.Directory | None,
+    severity: str,
+    sarif: dict[str, dagger.File],
+) -> dict[str, dagger.Container]:
+    """Both images, each scanned as soon as it is built while the other builds;
+    every image when all passed. SARIF files land in `sarif`."""
+    images: dict[str, dagger.Container] = {}
+    ignore = await _ignore_file(ctx)
+
+    async def one(app: str) -> None:
+        ctr = await _timed(report, f"build ({app})", partial(_build_synced, ctx, app, info))
+        if ctr is None:
+            return
+        images[app] = ctr
+        # One Trivy scan per image: the gate reads its JSON, the SARIF is converted from it.
+        scan = Scan(ctr, app, trivy_db, ctx.images.trivy, ignore)
+        await _timed(report, f"trivy gate ({app})", partial(scan.gate, severity))
+        with suppress(StageError, dagger.QueryError):  # a scan that failed is reported by the gate
+            if scan.scanned():
+                sarif[app] = await scan.report(ReportFormat.SARIF)
+
+    async with anyio.create_task_group() as tg:
+        for app in APPS:
+            tg.start_soon(one, app)
+    return {app: images[app] for app in APPS} if report.passed else {}
+
+
 async def publish_stage(
     report: RunReport,
     images: dict[str, dagger.Container],
@@ -216,15 +241,18 @@ async def publish_stage(
     username: str,
     password: dagger.Secret | None,
     registry_image: str,
+    service: dagger.Service | None = None,
 ) -> None:
     """Preflight every image, then push each with all its tags.
 
-    Without a registry the images go to an embedded registry service, so the
-    run needs nothing outside the engine and still records digests.
+    Without a registry the images go to an embedded registry service (`service`
+    when the caller started it, else one started and stopped here), so the run
+    needs nothing outside the engine and still records digests.
     """
-    service: dagger.Service | None = None
     if not registry:
         report.artifacts["registry"] = f"embedded ({EMBEDDED_HOST} inside the engine, gone after the run)"
+    own = not registry and service is None
+    if own:
         service = await _timed(report, "embedded registry", embedded_registry(registry_image).start)
         if service is None:
             return
@@ -239,7 +267,7 @@ async def publish_stage(
                 break
             report.artifacts[f"{app} image"] = done.ref
     finally:
-        if service is not None:
+        if own and service is not None:
             await service.stop()
 
 
