@@ -36,6 +36,9 @@ const nextConfig = {
   // layout of .next/standalone (server.js must stay at its top level).
   outputFileTracingRoot: projectRoot,
   turbopack: { root: projectRoot },
+  // Set by Dockerfile.frontend's TYPECHECKED build arg when the pipeline's
+  // typecheck stage checks these sources: the build skips its own pass.
+  typescript: { ignoreBuildErrors: process.env.TYPECHECKED === "1" },
   async headers() {
     return [{ source: "/:path*", headers: securityHeaders }];
   },

@@ -23,14 +23,18 @@ class BuildInfo:
     created: str  # RFC 3339
     version: str
     source_url: str
+    # Set by the pipeline, whose typecheck stage checks the same sources and
+    # without which no image counts: the builds then only compile (TYPECHECKED).
+    typechecked: bool = False
 
     def build_args(self) -> list[dagger.BuildArg]:
-        return [
+        args = [
             dagger.BuildArg(name="GIT_SHA", value=self.revision.sha),
             dagger.BuildArg(name="BUILD_TIME", value=self.created),
             dagger.BuildArg(name="APP_VERSION", value=self.version),
             dagger.BuildArg(name="SOURCE_URL", value=self.source_url),
         ]
+        return [*args, dagger.BuildArg(name="TYPECHECKED", value="1")] if self.typechecked else args
 
     def labels(self, app: str) -> dict[str, str]:
         return {

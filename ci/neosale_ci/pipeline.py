@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Annotated, Any
 
@@ -115,6 +115,7 @@ async def run_pipeline(
     delivery: Delivery | None = None,
 ) -> PipelineRun:
     report = RunReport(info.revision.sha)
+    info = replace(info, typechecked=True)  # the typecheck stage below gates every image
 
     stages: list[tuple[str, Callable[[], Awaitable[Any]]]] = []
     for app in APPS:
