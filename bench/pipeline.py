@@ -27,13 +27,15 @@ operations cached vs run (from the plain progress log), which frontend
 stages did work after the backend change, and the ratios against the goals:
 warm <= 0.05 x cold, change <= 0.35 x cold, cold <= 0.7 x baseline.
 
-    .venv/bin/python bench/pipeline.py [--worktree] [--check] [--keep] [--skip-baseline]
+    .venv/bin/python bench/pipeline.py [--worktree] [--check] [--keep] [--skip-baseline] [--cold-only]
 
 Needs root (the engine), the local registry (airgap/registry.sh start), the
 image set, dockerd (scripts/dockerd.sh) and airgap/trivy/build.sh done.
-A full run takes about 22 minutes on the shared 2-core project machine
-(cold pipeline 7 min, warm 2, change 5, baseline 5, engine teardown 2);
-the throwaway engine needs a few GB of disk under $NEOSALE_CACHE while it
+A full run takes about 7 minutes on the 2-core project machine when it is
+otherwise idle (cold pipeline about 2 min, warm seconds, change under 1 min,
+baseline under 3 min, engine start and teardown 1); --cold-only with
+--skip-baseline about 3. Cold runs vary by +-15 % between runs here, so
+compare changes within one invocation or over several. The throwaway engine needs a few GB of disk under $NEOSALE_CACHE while it
 runs. --keep leaves the clones, progress logs and report.json files in
 $NEOSALE_CACHE/bench-pipeline-*.
 """
@@ -656,6 +658,11 @@ def main() -> int:
     parser.add_argument("--skip-baseline", action="store_true", help="only the three pipeline runs")
     parser.add_argument("--skip-pipeline", action="store_true", help="only the baseline")
     parser.add_argument(
+        "--cold-only",
+        action="store_true",
+        help="of the pipeline runs, only the cold one (no warm, no change)",
+    )
+    parser.add_argument(
         "--worktree",
         action="store_true",
         help="measure the checkout as it is, uncommitted changes and new files included (default: HEAD)",
@@ -682,9 +689,10 @@ def main() -> int:
             try:
                 engine.start()
                 runs.append(run_pipeline("cold", source, work, engine))
-                runs.append(run_pipeline("warm", source, work, engine))
-                one_line_change(source)
-                runs.append(run_pipeline("change", source, work, engine))
+                if not opts.cold_only:
+                    runs.append(run_pipeline("warm", source, work, engine))
+                    one_line_change(source)
+                    runs.append(run_pipeline("change", source, work, engine))
             finally:
                 engine.stop()
         if not opts.skip_baseline:

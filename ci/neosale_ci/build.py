@@ -63,6 +63,7 @@ async def installed(ctx: Context, app: str) -> dagger.Container:
     per change of the manifests for checks and image alike. Only the
     manifests feed the install, so a source edit keeps it cached.
     """
+    await ctx.require_app(app)  # for a check, the missing app is the news, not its Dockerfile
     deps = await dockerfile_stage(ctx, app, "deps", [])
     return (
         deps.with_user("root")

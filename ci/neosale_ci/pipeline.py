@@ -1,6 +1,5 @@
 """`pipeline`: checks (concurrent) → builds → Trivy gate → publish, then
 optionally staging deploy → smoke → E2E (or E2E on an ephemeral stack).
-The builds start speculatively with the checks and count only after them.
 
 Every stage is timed and recorded; the first failing phase stops the ones
 after it, and the reports of what ran are still returned.
@@ -11,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Annotated, Any
 
@@ -64,41 +63,18 @@ class PipelineRun:
         return "passed"
 
 
-async def _outcome(name: str, step: Callable[[], Awaitable[Any]]) -> tuple[Any, StageResult]:
-    """Run a stage: its result (None when it failed) and how it went."""
+async def _timed(report: RunReport, name: str, step: Callable[[], Awaitable[Any]]) -> Any:
     start = time.monotonic()
     try:
         result = await step()
     except StageError as exc:
-        return None, StageResult(name, "failed", time.monotonic() - start, exc.message)
+        report.add(StageResult(name, "failed", time.monotonic() - start, exc.message))
+        return None
     except dagger.QueryError as exc:  # engine-side failures (pull, build)
-        return None, StageResult(name, "failed", time.monotonic() - start, str(exc))
-    return result, StageResult(name, "passed", time.monotonic() - start)
-
-
-async def _timed(report: RunReport, name: str, step: Callable[[], Awaitable[Any]]) -> Any:
-    result, outcome = await _outcome(name, step)
-    report.add(outcome)
+        report.add(StageResult(name, "failed", time.monotonic() - start, str(exc)))
+        return None
+    report.add(StageResult(name, "passed", time.monotonic() - start))
     return result
-
-
-@dataclass
-class _Build:
-    """An image build started alongside the checks; it counts only once they passed."""
-
-    app: str
-    done: anyio.Event = field(default_factory=anyio.Event)
-    image: dagger.Container | None = None
-    outcome: StageResult = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.outcome = StageResult(f"build ({self.app})", "skipped", 0.0)
-
-    async def run(self, ctx: Context, info: BuildInfo) -> None:
-        self.image, self.outcome = await _outcome(
-            self.outcome.name, partial(_build_synced, ctx, self.app, info)
-        )
-        self.done.set()
 
 
 async def run_pipeline(
@@ -138,25 +114,14 @@ async def run_pipeline(
         nonlocal embedded
         embedded = await _timed(report, "embedded registry", embedded_registry(ctx.images.registry).start)
 
-    # The builds start with the checks, so a change's wait is the longer of
-    # the two rather than their sum, and the cores have work while checks wait
-    # on downloads and services. They count as if they came after: a build
-    # enters the report, and anything is scanned or pushed, only once every
-    # check passed; when one fails the builds are cancelled.
-    builds = [_Build(app) for app in APPS]
     sarif: dict[str, dagger.File] = {}
     try:
-        async with anyio.create_task_group() as speculative:
-            for build in builds:
-                speculative.start_soon(build.run, ctx, info)
-            async with anyio.create_task_group() as tg:
-                for name, step in stages:
-                    tg.start_soon(_timed, report, name, step)
-                if not registry:
-                    tg.start_soon(start_embedded)
-            if not report.passed:
-                speculative.cancel_scope.cancel()
-        images = await _gate_builds(ctx, report, builds, trivy_db, severity, sarif) if report.passed else {}
+        async with anyio.create_task_group() as tg:
+            for name, step in stages:
+                tg.start_soon(_timed, report, name, step)
+            if not registry:
+                tg.start_soon(start_embedded)
+        images = await _build_and_scan(ctx, report, info, trivy_db, severity, sarif) if report.passed else {}
         if report.passed:
             await publish_stage(
                 report,
@@ -237,35 +202,34 @@ async def deliver(ctx: Context, report: RunReport, info: BuildInfo, delivery: De
     return out
 
 
-async def _gate_builds(
+async def _build_and_scan(
     ctx: Context,
     report: RunReport,
-    builds: list[_Build],
+    info: BuildInfo,
     trivy_db: dagger.Directory | None,
     severity: str,
     sarif: dict[str, dagger.File],
 ) -> dict[str, dagger.Container]:
-    """Record each build and scan its image; every image when all passed.
-    SARIF files land in `sarif`."""
+    """Both images, each scanned as soon as it is built while the other builds;
+    every image when all passed. SARIF files land in `sarif`."""
     images: dict[str, dagger.Container] = {}
     ignore = await _ignore_file(ctx)
 
-    async def one(build: _Build) -> None:
-        await build.done.wait()
-        report.add(build.outcome)
-        if build.image is None:
+    async def one(app: str) -> None:
+        ctr = await _timed(report, f"build ({app})", partial(_build_synced, ctx, app, info))
+        if ctr is None:
             return
-        images[build.app] = build.image
+        images[app] = ctr
         # One Trivy scan per image: the gate reads its JSON, the SARIF is converted from it.
-        scan = Scan(build.image, build.app, trivy_db, ctx.images.trivy, ignore)
-        await _timed(report, f"trivy gate ({build.app})", partial(scan.gate, severity))
+        scan = Scan(ctr, app, trivy_db, ctx.images.trivy, ignore)
+        await _timed(report, f"trivy gate ({app})", partial(scan.gate, severity))
         with suppress(StageError, dagger.QueryError):  # a scan that failed is reported by the gate
             if scan.scanned():
-                sarif[build.app] = await scan.report(ReportFormat.SARIF)
+                sarif[app] = await scan.report(ReportFormat.SARIF)
 
     async with anyio.create_task_group() as tg:
-        for build in builds:
-            tg.start_soon(one, build)
+        for app in APPS:
+            tg.start_soon(one, app)
     return {app: images[app] for app in APPS} if report.passed else {}
 
 
