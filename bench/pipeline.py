@@ -35,8 +35,9 @@ A full run takes about 7 minutes on the 2-core project machine when it is
 otherwise idle (cold pipeline about 2 min, warm seconds, change under 1 min,
 baseline under 3 min, engine start and teardown 1); --cold-only with
 --skip-baseline about 3. Cold runs vary by +-15 % between runs here, so
-compare changes within one invocation or over several. The throwaway engine needs a few GB of disk under $NEOSALE_CACHE while it
-runs. --keep leaves the clones, progress logs and report.json files in
+compare changes within one invocation or over several. The throwaway engine
+needs a few GB of disk under $NEOSALE_CACHE while it runs. --keep leaves
+the clones, progress logs and report.json files in
 $NEOSALE_CACHE/bench-pipeline-*.
 """
 
