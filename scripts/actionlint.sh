@@ -34,6 +34,7 @@ if [ ! -x "$bin" ]; then
       go install -trimpath -ldflags "-s -w" \
       "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION" \
       || die "could not build actionlint $ACTIONLINT_VERSION from the Go module proxy"
+    mkdir -p "$dest/bin"
     mv "$dest/bin.tmp/actionlint" "$bin.tmp" && mv "$bin.tmp" "$bin"
     rmdir "$dest/bin.tmp" 2>/dev/null || true
   fi
