@@ -56,3 +56,9 @@ lifecycle_main() {
     *) echo "usage: $0 start|stop|status|logs [N]" >&2; exit 2 ;;
   esac
 }
+
+# The first module@version that a failed go command's output ($1) says no
+# proxy in GOPROXY served (403/404/410 or "not available"); empty if none.
+go_refused_module() {
+  sed -nE 's/^.*[[:space:]]([a-zA-Z0-9._~/-]+@v[^: ]+): (reading|verifying) .*: (403|404|410)( .*)?$/\1/p' <<<"$1" | head -n 1
+}
