@@ -7,6 +7,10 @@
 # /etc/dagger, and its bind mount over /etc/resolv.conf stays private, while
 # nothing on the host is replaced. It shares the host network, so it reaches
 # the local registry on 127.0.0.1 and the package registries directly.
+# With the builtin SDK content built (airgap/sdk-content.sh), its blobs are
+# bound at the engine's content path and their digests are in its
+# environment: module mode (`dagger call`) works; a `start` after the
+# content changed restarts the engine to take it.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=airgap/env.sh
@@ -19,6 +23,8 @@ sock="$run_dir/engine.sock"
 pidfile="$run_dir/engine.pid"
 logfile="$run_dir/engine.log"
 conf_dir="$run_dir/etc-dagger"
+content_env="$NEOSALE_SDK_CONTENT/engine.env"
+running_content="$run_dir/content.env"  # what the running engine was started with
 START_TIMEOUT="${NEOSALE_ENGINE_START_TIMEOUT:-120}"
 
 LOG_TAG=engine
@@ -26,7 +32,9 @@ LOG_TAG=engine
 . "$here/lib.sh"
 
 # A session opens: the proof that the engine really serves.
-engine_answers() { [ -S "$sock" ] && DAGGER_PROGRESS=quiet timeout 60 "$bin/dagger" run true >/dev/null 2>&1; }
+engine_answers() { [ -S "$sock" ] && timeout 60 "$bin/dagger" --progress plain run true >/dev/null 2>&1; }
+
+content_changed() { ! cmp -s "$running_content" "${content_env}" 2>/dev/null && [ -f "$content_env" ]; }
 
 engine_version() { "$bin/dagger-engine" --version 2>/dev/null | grep -o 'v[0-9][0-9.]*' | head -n 1 || echo unknown; }
 
@@ -60,6 +68,14 @@ cmd_start() {
     [ -x "$bin/$b" ] || die "$bin/$b is missing; run airgap/install-dagger.sh first"
   done
   command -v unshare >/dev/null || die "unshare (util-linux) is missing"
+  mkdir -p "$run_dir"
+  # One start at a time: a second caller waits, then finds the engine up.
+  exec 8>"$run_dir/start.lock"
+  flock 8
+  if pid_alive && content_changed; then
+    log "the builtin SDK content changed: restarting to take it"
+    cmd_stop
+  fi
   if pid_alive; then
     log "already running: pid $(cat "$pidfile"), $_EXPERIMENTAL_DAGGER_RUNNER_HOST"
     return 0
@@ -73,6 +89,15 @@ cmd_start() {
   fi
   rm -f "$pidfile"
   write_config
+  local content=/dev/null
+  rm -f "$running_content"
+  if [ -f "$content_env" ]; then
+    content="$NEOSALE_SDK_CONTENT"
+    cp "$content_env" "$running_content"
+    set -a; . "$running_content"; set +a
+  else
+    log "no builtin SDK content yet: client mode only; \`dagger call\` needs airgap/sdk-content.sh"
+  fi
   log "starting engine $(engine_version) (state $NEOSALE_ENGINE_STATE, log $logfile)"
   # setsid: the engine outlives this shell and its terminal.
   # The engine points /usr/bin/iptables* at /usr/bin/xtables-*-multi (its
@@ -88,15 +113,19 @@ cmd_start() {
     mount -t overlay overlay -o "lowerdir=/usr/bin,upperdir=$3,workdir=$4" /usr/bin
     mount --bind "$1" /usr/local/bin
     mount --bind "$2" /etc/dagger
-    shift 4
-    exec "$@"' sh "$bin" "$conf_dir" "$upper" "$work" \
+    if [ "$5" != /dev/null ]; then
+      mkdir -p /usr/local/share/dagger/content
+      mount --bind "$5" /usr/local/share/dagger/content
+    fi
+    shift 5
+    exec "$@"' sh "$bin" "$conf_dir" "$upper" "$work" "$content" \
     "$bin/dagger-engine" \
       --addr "unix://$sock" \
       --root "$NEOSALE_ENGINE_STATE" \
       --oci-worker-binary /usr/local/bin/runc \
       --oci-cni-binary-dir "$cni" \
       ${NEOSALE_ENGINE_ARGS:-} \
-    >"$logfile" 2>&1 </dev/null &
+    >"$logfile" 2>&1 </dev/null 8>&- &
   echo $! > "$pidfile"
 
   wait_ready engine_answers "the engine"

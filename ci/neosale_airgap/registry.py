@@ -79,3 +79,13 @@ def published_inputs(addr: str, repository: str, tag: str) -> str | None:
     labels = (config.get("config") or {}).get("Labels") or {}
     value = labels.get(INPUTS_LABEL)
     return value if isinstance(value, str) else None
+
+
+def pinned_ref(addr: str, repository: str, tag: str) -> str:
+    """`addr/repository:tag@sha256:…`: the tag pinned to the manifest the registry serves now."""
+    with _client(addr) as c:
+        res = c.head(f"/v2/{repository}/manifests/{tag}", headers={"Accept": _MANIFEST_TYPES})
+    if res.status_code == 404:
+        raise LookupError(f"{addr}/{repository}:{tag} is not in the registry: build the image set first")
+    res.raise_for_status()
+    return f"{addr}/{repository}:{tag}@{res.headers['Docker-Content-Digest']}"
