@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what is missing, starts
-# every service the tests use (Dagger engine, local registry and image set,
-# dockerd, PostgreSQL and Redis), runs both apps' npm suites, then pytest.
+# every service the tests use (Dagger engine with its builtin SDK content,
+# local registry and image set, Trivy DB, dockerd, PostgreSQL and Redis),
+# runs both apps' npm suites, then pytest.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -15,10 +16,7 @@ bash scripts/setup.sh
 . airgap/env.sh
 
 phase "services"
-bash airgap/engine.sh start
-bash airgap/registry.sh start
-.venv/bin/python -m neosale_airgap.images build
-bash airgap/trivy/build.sh db >/dev/null
+bash scripts/airgap-up.sh
 bash scripts/dockerd.sh start
 eval "$(bash scripts/test-services.sh start)"
 export DATABASE_URL REDIS_URL

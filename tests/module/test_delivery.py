@@ -134,6 +134,6 @@ async def test_smoke_reports_pass_and_fail(neosale: Neosale, target: Env, tmp_pa
 async def test_pipeline_staging_is_refused_before_any_build_without_registry_or_url(neosale: Neosale) -> None:
     mod, sha, created = on_local_docker(neosale), revision("v1"), "2026-01-01T00:00:00Z"
     with pytest.raises(StageError, match="--staging needs --registry"):
-        await mod.pipeline(sha=sha, created=created, staging=True, staging_url="http://staging.example")
+        await mod.run(sha=sha, created=created, staging=True, staging_url="http://staging.example")
     with pytest.raises(StageError, match="staging_url '' is not an http"):
-        await mod.pipeline(sha=sha, created=created, staging=True, registry="127.0.0.1:5000/neosale")
+        await mod.run(sha=sha, created=created, staging=True, registry="127.0.0.1:5000/neosale")

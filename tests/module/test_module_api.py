@@ -28,14 +28,15 @@ async def test_functions_and_flags_exist(dag_client: object) -> None:
         "playwrightImage",
         "registryImage",
         "caBundle",
+        "trivyDb",
     }
     for check in ("lint", "typecheck", "unitTest", "integrationTest", "dockerfileLint", "secretScan"):
         assert main[check] == []  # checks need no argument, so `dagger check` can run them
     assert set(main["buildBackend"]) >= {"sha", "created", "version"}
     assert set(main["scan"]) >= {"image", "db", "ignoreFile"}
     assert set(main["publish"]) >= {"image", "repository", "sha", "ref", "username", "password"}
-    assert set(main["pipeline"]) >= {"sha", "created", "ref", "registry", "password", "trivyDb", "severity"}
-    assert set(main["pipeline"]) >= {"endToEnd", "staging", "stagingUrl", "stagingTarget", "appEnv"}
+    assert set(main["run"]) >= {"sha", "created", "ref", "registry", "password", "severity"}
+    assert set(main["run"]) >= {"endToEnd", "staging", "stagingUrl", "stagingTarget", "appEnv"}
     assert set(objects["TrivyScan"]) >= {"report", "gate"}
     assert set(objects["PipelineRun"]) >= {"reports", "verdict"}
     # delivery: the docker host and its credentials are configuration, shared by every function
@@ -61,9 +62,9 @@ async def test_functions_and_flags_exist(dag_client: object) -> None:
 
 async def test_required_arguments_and_return_types(dag_client: object) -> None:
     api = await module_api()
-    pipeline = api.objects["Neosale"]["pipeline"]
-    assert {a.name for a in pipeline.args.values() if a.required} == {"sha", "created"}
-    assert pipeline.returns == "PipelineRun"
+    run = api.objects["Neosale"]["run"]
+    assert {a.name for a in run.args.values() if a.required} == {"sha", "created"}
+    assert run.returns == "PipelineRun"
     assert not api.objects["Neosale"][""].args["source"].required  # DefaultPath("/")
     assert api.objects["PipelineRun"]["reports"].returns == "Directory"
     for fn in ("deployStaging", "promote"):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from typing import Any
 
 import pytest
 
+from neosale_airgap.sdkcontent import RUNTIME_TARBALLS
 from tests.workflows.gha import (
     EXPRESSION,
     REPO_ROOT,
@@ -117,17 +117,25 @@ def test_no_expression_is_expanded_inside_a_script() -> None:
 
 
 def test_the_dagger_version_is_the_same_everywhere() -> None:
-    engine = json.loads((REPO_ROOT / "dagger.json").read_text())["engineVersion"]
-    assert engine == "v0.21.11"
-    version = engine.removeprefix("v")
-    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
-    assert f"dagger-io=={version}" in project["dependencies"]
+    """One Dagger version: airgap/env.sh, dagger.json, the dagger-io client lock,
+    the SDK runtime mirror's checksum table, every workflow step and the README."""
     env_sh = (REPO_ROOT / "airgap" / "env.sh").read_text()
-    assert f'DAGGER_VERSION="${{DAGGER_VERSION:-{version}}}"' in env_sh
+    found = re.search(r"^export DAGGER_VERSION=(\S+)$", env_sh, re.M)
+    assert found, "airgap/env.sh must pin DAGGER_VERSION, not default it"
+    version = found.group(1)
+    assert version == "0.21.8"  # the newest the Go module proxy lets us build and test
+    engine = json.loads((REPO_ROOT / "dagger.json").read_text())["engineVersion"]
+    assert engine == f"v{version}"
+    lock = (REPO_ROOT / "requirements-dev.lock").read_text()
+    assert re.findall(r"^dagger-io==(\S+) ", lock, re.M) == [version]
+    assert version in RUNTIME_TARBALLS
     dagger_steps = [(w, j, s) for w, j, s in all_steps() if is_dagger_action(s)]
     assert dagger_steps
     for w, j, s in dagger_steps:
         assert str((s.get("with") or {}).get("version")) == version, f"{w}:{j}:{s.get('name')}"
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert f"v{version}" in readme
+    assert set(re.findall(r"(?<![\d.])0\.21\.\d+", readme)) == {version}, "README names another 0.21 version"
 
 
 def test_ci_runs_on_pull_requests_and_pushes_and_cancels_stale_runs() -> None:

@@ -1,0 +1,125 @@
+"""The module through the official `dagger` CLI, the front door users and the
+workflows take: `dagger functions`, `dagger check`, `dagger call`, against the
+local engine with its builtin SDK content and the stand-ins from .env."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from neosale_airgap.env import REPO_ROOT, airgap_env
+from neosale_ci import Neosale
+from tests.cli.conftest import Dagger, copy_checkout
+from tests.module_api import kebab
+
+pytestmark = pytest.mark.engine
+
+CHECKS = {
+    "lint",
+    "typecheck",
+    "unit-test",
+    "integration-test",
+    "dockerfile-lint",
+    "secret-scan",
+    "migration-safety",
+}
+
+
+def module_functions() -> set[str]:
+    """Every function of the main object, as the CLI names them."""
+    return {
+        name.replace("_", "-")
+        for name, member in inspect.getmembers(Neosale)
+        if not name.startswith("_") and type(member).__name__ == "Function"
+    }
+
+
+def test_functions_lists_every_function_with_its_description(dagger: Dagger) -> None:
+    res = dagger("functions")
+    assert res.returncode == 0, res.stderr[-3000:]
+    listed = dict(
+        (m.group(1), m.group(2).strip())
+        for m in re.finditer(r"^([a-z][a-z0-9-]*)\s{2,}(.*)$", res.stdout, re.M)
+    )
+    want = module_functions()
+    assert want, "no @function found on Neosale"
+    assert want <= set(listed), f"not listed: {want - set(listed)}"
+    assert all(listed[name] for name in want), "a function without a description"
+    # The CLI skips the core `with` field; none of ours.
+    skipped = re.search(r"Skipped \d+ function\(s\) with unsupported types: (.*)", res.stdout + res.stderr)
+    hidden = {n.strip() for n in skipped.group(1).split(",")} if skipped else set()
+    assert not hidden & want, f"hidden by the CLI: {hidden & want}"
+
+
+def test_the_pinned_cli_still_hides_pipeline() -> None:
+    """Why the whole run is `run`: the pinned CLI skips Query fields on a fixed
+    list, which names `pipeline`. When a version bump drops it, this fails:
+    then `dagger call pipeline` could be offered again."""
+    opts = Path(airgap_env()["NEOSALE_DAGGER_TREE"]) / "dagql" / "dagui" / "opts.go"
+    source = opts.read_text()
+    query = re.search(r'"Query": \{(.*?)\n\t\t\},', source, re.S)
+    assert query, f"{opts}: ShouldSkipFunction's Query list moved; read it again"
+    hidden = set(re.findall(r'"(\w+)"', query.group(1)))
+    assert "pipeline" in hidden
+    assert not {kebab(n) for n in hidden} & module_functions(), "a module function the CLI hides"
+
+
+def test_check_runs_every_check_and_passes(dagger: Dagger) -> None:
+    listed = dagger("check", "-l")
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    assert set(re.findall(r"^(?:neosale:)?([a-z-]+)\b", listed.stdout, re.M)) >= CHECKS
+    res = dagger("check")
+    assert res.returncode == 0, (res.stdout + res.stderr)[-5000:]
+
+
+def test_check_names_a_planted_lint_error(dagger: Dagger, tmp_path: Path) -> None:
+    repo = copy_checkout(tmp_path)
+    app = repo / "backend" / "src" / "app.ts"
+    app.write_text(app.read_text() + '\nconsole.log("planted");\n')
+    res = dagger("check", "lint", cwd=repo)
+    out = res.stdout + res.stderr
+    assert res.returncode != 0
+    assert "lint" in out
+    assert "no-console" in out  # ESLint's own message: rule and file
+    assert "src/app.ts" in out
+
+
+def test_a_frontend_change_does_not_reinstall_the_module(dagger: Dagger, tmp_path: Path) -> None:
+    """The runtime installs the module from its trimmed source (dagger.json
+    include) with uv.lock: a change under frontend/ leaves that install in the
+    engine's cache."""
+    repo = copy_checkout(tmp_path)
+    assert dagger("functions", cwd=repo).returncode == 0
+    page = next((repo / "frontend" / "src").rglob("*.tsx"))
+    page.write_text(page.read_text() + "\n// changed\n")
+    res = dagger("functions", cwd=repo)
+    assert res.returncode == 0, res.stderr[-3000:]
+    sync = [line for line in res.stderr.splitlines() if "uv sync" in line]
+    assert sync, "the runtime's `uv sync` step is not in the progress log"
+    assert all("CACHED" in line for line in sync), "\n".join(sync)
+
+
+def test_the_runtime_install_is_locked(tmp_path: Path) -> None:
+    """uv.lock is in the module source and current for pyproject.toml and the
+    engine's bundled SDK, so the runtime's `uv lock` changes nothing and its
+    `uv sync` installs exactly what is locked."""
+    assert '"uv.lock"' in (REPO_ROOT / "dagger.json").read_text()
+    env = airgap_env()
+    shutil.copy2(REPO_ROOT / "pyproject.toml", tmp_path)
+    shutil.copy2(REPO_ROOT / "uv.lock", tmp_path)
+    # What the runtime vendors into ./sdk: the SDK of the pinned tree.
+    shutil.copytree(Path(env["NEOSALE_DAGGER_TREE"]) / "sdk" / "python", tmp_path / "sdk")
+    res = subprocess.run(
+        [str(REPO_ROOT / ".venv" / "bin" / "uv"), "lock", "--locked", "--offline"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert res.returncode == 0, res.stderr
+    assert "warning" not in res.stderr.lower(), res.stderr
