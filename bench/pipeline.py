@@ -3,42 +3,58 @@
 
 In one run, on a temporary clone of HEAD (never the real checkout; with
 --worktree the clone carries the checkout's uncommitted changes and new
-files, see copy_worktree):
+files, see copy_worktree in bench/throwaway_engine.py):
 
-1. starts a second, throwaway Dagger engine (airgap/engine.sh with its own
-   empty state dir, socket and CNI network, so the shared engine and its
-   cache are untouched) that pulls the stand-ins from the same local registry;
-2. runs `python -m neosale_ci pipeline --airgap` on it three times: cold
-   (empty engine cache), warm (no change), and after a one-line change to a
-   backend source file; the client code is the clone's own ci/, so edits
-   made in the checkout while the bench runs do not enter the measurement;
-3. stops that engine and deletes its state;
+1. writes the clone's .env (the clone's `python -m neosale_airgap.standins
+   dotenv`: the module's image arguments at the local stand-ins and the
+   Trivy DB) and starts a second, throwaway Dagger engine (airgap/engine.sh
+   with its own empty state dir, socket, network namespace and CNI network,
+   so the shared engine and its cache are untouched; it gets the builtin SDK
+   content and pulls the stand-ins from the same local registry);
+2. runs scripts/pipeline.sh's call with the official CLI, in the clone, on
+   that engine (_EXPERIMENTAL_DAGGER_RUNNER_HOST at its socket):
+       $NEOSALE_PREFIX/bin/dagger --progress plain call run --sha SHA
+           --created CREATED --end-to-end reports export --path DIR
+   three times: cold (empty engine cache, module load included), warm (no
+   change), and after a one-line change to a backend source file. The
+   module is the clone's (its dagger.json, pyproject.toml, uv.lock, ci/), so
+   edits made in the checkout while the bench runs do not enter the
+   measurement;
+3. stops that engine and deletes its state (also on an error, Ctrl-C or
+   SIGTERM);
 4. runs the baseline: the pipeline's own steps (up to publishing) as a plain
-   sequential script on the host, see baseline(): secret scan, hadolint,
-   squawk, `npm ci`, lint, tsc and unit tests for both apps, the backend
-   integration tests against a PostgreSQL and Redis of its own, `docker
-   build --no-cache` of both Dockerfiles (fresh cache-mount ids; the shared
-   dockerd's cache is never pruned) and one Trivy scan per image plus its
-   SARIF. Only the pipeline's publish to its embedded registry has no
-   counterpart, so the cold ratio stays slightly conservative.
+   sequential script on the host, see baseline(): secret scan, hadolint
+   (.venv/bin/hadolint, from requirements-dev.lock), squawk, `npm ci`, lint,
+   tsc and unit tests for both apps, the backend integration tests against a
+   PostgreSQL and Redis of its own, `docker build --no-cache` of both
+   Dockerfiles (fresh cache-mount ids; the shared dockerd's cache is never
+   pruned) and one Trivy scan per image plus its SARIF. The pipeline's
+   module load, publish to its embedded registry and E2E stage (ephemeral
+   stack and Playwright) have no counterpart, so the cold ratio is
+   conservative.
 
-It prints per-stage seconds from each run's report.json, the Dagger
-operations cached vs run (from the plain progress log), which frontend
-stages did work after the backend change, and the ratios against the goals:
-warm <= 0.05 x cold, change <= 0.35 x cold, cold <= 0.7 x baseline.
+It prints per-stage seconds from each run's exported report.json, the Dagger
+API calls cached vs run (from the CLI's plain progress output), which
+frontend stages did work after the backend change, and the ratios against
+the goals: warm <= 0.05 x cold, change <= 0.35 x cold, cold <= 0.7 x
+baseline. A run whose report says it failed (or that exported none) counts
+as FAILED; its wall time is still printed.
 
     .venv/bin/python bench/pipeline.py [--worktree] [--check] [--keep] [--skip-baseline] [--cold-only]
 
-Needs root (the engine), the local registry (airgap/registry.sh start), the
-image set, dockerd (scripts/dockerd.sh) and airgap/trivy/build.sh done.
-A full run takes about 7 minutes on the 2-core project machine when it is
-otherwise idle (cold pipeline about 2 min, warm seconds, change under 1 min,
-baseline under 3 min, engine start and teardown 1); --cold-only with
---skip-baseline about 3. Cold runs vary by +-15 % between runs here, so
-compare changes within one invocation or over several. The throwaway engine
-needs a few GB of disk under $NEOSALE_CACHE while it runs. --keep leaves
-the clones, progress logs and report.json files in
-$NEOSALE_CACHE/bench-pipeline-*.
+Needs root (the engine), scripts/setup.sh (.venv with hadolint, npm
+dependencies, the official CLI) and scripts/airgap-up.sh (local registry
+with the image set, Trivy DB, builtin SDK content) done, the package
+registries (the module runtime's `uv sync`), and for the baseline dockerd
+(the bench starts it with scripts/dockerd.sh) and the Trivy binary (built by
+airgap/trivy/build.sh when missing). The throwaway engine needs a few GB of
+disk under $NEOSALE_CACHE while it runs. Timings on the 2-core project
+machine are noisy: `--cold-only --skip-baseline --worktree` took 9.3 min in
+all on 2026-11-30 with the machine busy (load 4-8), the cold call 494 s
+(stopped at the Trivy gate: no publish, no E2E), of which the cold module
+load is about 2 min (bench/module_load.py); compare changes within one
+invocation or over several. --keep leaves the clones, progress logs and
+exported reports in $NEOSALE_CACHE/bench-pipeline-*.
 """
 
 from __future__ import annotations
@@ -48,21 +64,34 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
 from neosale_airgap.env import airgap_env
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from bench.throwaway_engine import (  # noqa: E402
+    BenchEngine,
+    checkout,
+    dagger_cli,
+    exit_cleanly_on_signals,
+    log,
+    require_root,
+    run,
+    strip_ansi,
+    throwaway_engine,
+    workspace,
+    write_dotenv,
+)
+
 DOCKER = os.environ.get("NEOSALE_DOCKER", "/usr/bin/docker")
 APPS = ("backend", "frontend")
 GOALS = {"warm / cold": 0.05, "change / cold": 0.35, "cold / baseline": 0.7}
@@ -73,41 +102,14 @@ CHANGE_LINE = "// bench/pipeline.py: a one-line backend change\n"
 # much longer than in the warm run (seconds, and as a factor).
 RERUN_SLACK_S = 2.0
 RERUN_FACTOR = 2.0
-# One progress line of the plain frontend: "DONE   Container.withExec [1.2s]".
-PROGRESS_LINE = re.compile(r"^(CACHED|DONE|ERROR)\s+(\S+)")
+# One progress line of the CLI's plain output, colours stripped:
+# "42  : ┆ ┆ Container.withExec DONE [1.2s]" (its span id, its depth in ┆).
+PROGRESS_LINE = re.compile(r"^\d+\s*: (?:┆ )*(?P<name>\S.*?) (?P<state>CACHED|DONE|ERROR)(?: \[[^\]]*\])?$")
+# Of those, the API calls ("Container.withExec", "directory", "neosale"), not the
+# CLI's own steps ("connect", "load workspace: .") or the engine's ("resolving IMAGE").
+API_CALL = re.compile(r"^(?!connect$)[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)?$")
 # The migration check's squawk, as ci/neosale_ci/checks.py pins it.
 SQUAWK = "squawk-cli==2.70.0"
-
-
-def log(msg: str) -> None:
-    print(f"[bench] {msg}", file=sys.stderr, flush=True)
-
-
-def run(
-    args: Sequence[str],
-    *,
-    env: Mapping[str, str] | None = None,
-    cwd: Path | None = None,
-    out: Path | None = None,
-    timeout: float = 3600,
-    check: bool = True,
-) -> subprocess.CompletedProcess[str]:
-    """Run a command; with `out`, stdout and stderr go to that file instead of a pipe."""
-    if out is None:
-        res = subprocess.run(
-            list(args), env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
-        )
-    else:
-        with out.open("a") as f:
-            f.write(f"$ {' '.join(args)}\n")
-            f.flush()
-            res = subprocess.run(
-                list(args), env=env, cwd=cwd, stdout=f, stderr=subprocess.STDOUT, text=True, timeout=timeout
-            )
-    if check and res.returncode != 0:
-        tail = (res.stderr or "")[-3000:] if out is None else f"see {out}"
-        raise RuntimeError(f"{' '.join(args[:4])} ... exited {res.returncode}: {tail}")
-    return res
 
 
 def last_line(args: Sequence[str], env: Mapping[str, str]) -> str:
@@ -115,175 +117,6 @@ def last_line(args: Sequence[str], env: Mapping[str, str]) -> str:
     if not lines:
         raise RuntimeError(f"{' '.join(args)} printed nothing")
     return lines[-1]
-
-
-# --- the throwaway engine -------------------------------------------------
-#
-# A second engine cannot share the host's network namespace with the main
-# one, whatever its --network-name: each engine starts a dnsmasq for its
-# CNI network, and the main engine's binds 0.0.0.0:53, so the second one's
-# exits and the engine fails ("dnsname ... pidfile: no such file"). So the
-# bench engine runs in its own network namespace, joined to the host by a
-# veth pair with NAT (the package registries), and reaches the local image
-# registry, which listens on the host's 127.0.0.1 only, through a socat relay
-# over a Unix socket that appears as 127.0.0.1:<port> inside the namespace.
-# Its CNI network still gets its own name: the dnsname plugin keeps its files
-# under /var/run/containers/cni/dnsname/<name> on the shared filesystem.
-
-
-def free_octet(pid: int) -> int:
-    """X such that nothing on the host routes or addresses 10.X.0.0/16."""
-    taken = run(["ip", "-4", "route"]).stdout + run(["ip", "-4", "addr"]).stdout
-    for i in range(40):
-        octet = 200 + (pid + i) % 40
-        if f"10.{octet}." not in taken and not Path(f"/run/netns/nsbench{octet}").exists():
-            return octet
-    raise RuntimeError("no free 10.X.0.0/16 between 10.200 and 10.239 for the bench engine")
-
-
-def default_mtu() -> int:
-    route = run(["ip", "-4", "route", "show", "default"]).stdout.split()
-    if "dev" in route:
-        return int(Path(f"/sys/class/net/{route[route.index('dev') + 1]}/mtu").read_text())
-    return 1500
-
-
-@dataclass
-class BenchEngine:
-    """A second engine with its own state, socket, network namespace and CNI network."""
-
-    root: Path
-    octet: int
-    registry: str  # HOST:PORT the images come from, on the host's loopback
-    env: dict[str, str] = field(default_factory=dict)
-    relays: list[subprocess.Popen[bytes]] = field(default_factory=list)
-    undo: list[list[str]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        state, run_dir = self.root / "state", self.root / "run"
-        overrides = {
-            "NEOSALE_ENGINE_STATE": str(state),
-            "NEOSALE_ENGINE_RUN": str(run_dir),
-            # Set explicitly: env.sh keeps an inherited value, which would be the shared engine.
-            "_EXPERIMENTAL_DAGGER_RUNNER_HOST": f"unix://{run_dir}/engine.sock",
-            "NEOSALE_ENGINE_ARGS": f"--network-name {self.name} --network-cidr 10.{self.octet}.0.0/20",
-        }
-        self.env = airgap_env({**os.environ, **overrides})
-        self.env.update(overrides)
-
-    @property
-    def name(self) -> str:  # CNI network, netns; the bridge is name + "0" (<= 15 chars)
-        return f"nsbench{self.octet}"
-
-    def _do(self, args: list[str], undo: list[str] | None = None) -> None:
-        run(args)
-        if undo is not None:
-            self.undo.append(undo)
-
-    def _netns(self) -> None:
-        ns, o = self.name, self.octet
-        host_if, ns_if = f"nsbh{o}", f"nsbn{o}"
-        host_ip, ns_ip = f"10.{o}.255.253", f"10.{o}.255.254"
-        in_ns = ["ip", "netns", "exec", ns]
-        self._do(["ip", "netns", "add", ns], ["ip", "netns", "delete", ns])
-        mtu = str(default_mtu())
-        self._do(
-            ["ip", "link", "add", host_if, "mtu", mtu, "type", "veth", "peer", "name", ns_if, "mtu", mtu],
-            ["ip", "link", "delete", host_if],
-        )
-        self._do(["ip", "link", "set", ns_if, "netns", ns])
-        self._do(["ip", "addr", "add", f"{host_ip}/30", "dev", host_if])
-        self._do(["ip", "link", "set", host_if, "up"])
-        self._do([*in_ns, "ip", "addr", "add", f"{ns_ip}/30", "dev", ns_if])
-        self._do([*in_ns, "ip", "link", "set", ns_if, "up"])
-        self._do([*in_ns, "ip", "link", "set", "lo", "up"])
-        self._do([*in_ns, "ip", "route", "add", "default", "via", host_ip])
-        masq = ["POSTROUTING", "-s", f"{ns_ip}/32", "-m", "comment", "--comment", ns, "-j", "MASQUERADE"]
-        self._do(["iptables", "-t", "nat", "-A", *masq], ["iptables", "-t", "nat", "-D", *masq])
-        # The image registry: 127.0.0.1:PORT in the namespace -> Unix socket -> host's 127.0.0.1:PORT.
-        host, _, port = self.registry.rpartition(":")
-        sock = self.root / "registry.sock"
-        self.relays.append(
-            subprocess.Popen(["socat", f"UNIX-LISTEN:{sock},fork,unlink-early", f"TCP:{host}:{port}"])
-        )
-        listen = f"TCP-LISTEN:{port},bind={host},reuseaddr,fork"
-        self.relays.append(
-            subprocess.Popen(["nsenter", f"--net=/run/netns/{ns}", "socat", listen, f"UNIX-CONNECT:{sock}"])
-        )
-
-    def start(self) -> None:
-        log(f"starting a throwaway engine: {self.root} (netns and CNI network {self.name})")
-        self.root.mkdir(parents=True, exist_ok=True)
-        self._netns()
-        # nsenter, not `ip netns exec`: that remounts /sys and would hide the cgroup tree from runc.
-        script = str(REPO_ROOT / "airgap" / "engine.sh")
-        run(["nsenter", f"--net=/run/netns/{self.name}", "bash", script, "start"], env=self.env, timeout=300)
-
-    def stop(self) -> None:
-        log("stopping the throwaway engine, removing its network and state")
-        try:
-            run(["bash", str(REPO_ROOT / "airgap" / "engine.sh"), "stop"], env=self.env, timeout=120)
-        finally:
-            for proc in self.relays:
-                proc.terminate()
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-            for args in reversed(self.undo):
-                run(args, check=False)
-            self._cleanup_dnsname()
-            run(["rm", "-rf", str(self.root)], check=False)
-
-    def _cleanup_dnsname(self) -> None:
-        """The engine's dnsmasq dies with it; its files on the shared filesystem stay."""
-        dns_dir = Path("/var/run/containers/cni/dnsname") / self.name
-        pidfile = dns_dir / "pidfile"
-        if pidfile.is_file():
-            try:
-                pid = int(pidfile.read_text().strip())
-                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-                if "dnsmasq" in cmdline and str(dns_dir) in cmdline:
-                    os.kill(pid, signal.SIGTERM)
-            except (ValueError, OSError):
-                pass
-        shutil.rmtree(dns_dir, ignore_errors=True)
-        shutil.rmtree(Path("/var/lib/cni/networks") / self.name, ignore_errors=True)
-
-
-# --- the source measured ----------------------------------------------------
-
-
-def copy_worktree(dest: Path) -> None:
-    """Make the clone `dest` hold the checkout's files as they are now.
-
-    Tracked files with their uncommitted edits, new files git does not ignore,
-    and tracked files deleted in the checkout are deleted in `dest` too. HEAD
-    stays the same commit, so the sha and the commit time (the images'
-    labels) are those of HEAD. (`git stash create` would miss new files.)
-    """
-    listed = run(
-        ["git", "-C", str(REPO_ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
-    ).stdout
-    for rel in dict.fromkeys(filter(None, listed.split("\0"))):
-        src, target = REPO_ROOT / rel, dest / rel
-        if src.is_symlink() or src.is_file():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.is_symlink() or target.exists():
-                target.unlink()
-            shutil.copy2(src, target, follow_symlinks=False)
-        elif not src.exists() and (target.is_symlink() or target.is_file()):
-            target.unlink()
-
-
-def checkout(dest: Path, worktree: bool) -> Path:
-    """A clone of HEAD at `dest`; with `worktree`, carrying the checkout's uncommitted changes."""
-    run(["git", "clone", "--quiet", "--no-hardlinks", str(REPO_ROOT), str(dest)])
-    if worktree:
-        copy_worktree(dest)
-        changed = run(["git", "-C", str(dest), "status", "--porcelain"]).stdout.splitlines()
-        log(f"{dest.name}: HEAD + {len(changed)} uncommitted path(s) from the checkout")
-    return dest
 
 
 # --- pipeline runs --------------------------------------------------------
@@ -301,32 +134,34 @@ class PipelineRun:
 def count_ops(progress_log: Path) -> dict[str, int]:
     """Dagger API calls the plain progress log shows as cached or run, in total and for withExec."""
     counts = {"cached": 0, "run": 0, "exec cached": 0, "exec run": 0}
-    for line in progress_log.read_text(errors="replace").splitlines():
+    for line in strip_ansi(progress_log.read_text(errors="replace")).splitlines():
         m = PROGRESS_LINE.match(line)
-        if not m:
+        if not m or not API_CALL.match(m["name"]):
             continue
-        state = "cached" if m.group(1) == "CACHED" else "run"
+        state = "cached" if m["state"] == "CACHED" else "run"
         counts[state] += 1
-        if m.group(2).endswith("withExec"):
+        if m["name"].endswith(".withExec"):
             counts[f"exec {state}"] += 1
     return counts
 
 
-def run_pipeline(label: str, source: Path, work: Path, engine: BenchEngine) -> PipelineRun:
+def commit(source: Path) -> tuple[str, str]:
+    """HEAD's sha and commit time, as scripts/pipeline.sh and the ci workflow pass them."""
+    sha = run(["git", "-C", str(source), "rev-parse", "HEAD"]).stdout.strip()
+    fmt = ["--format=%cd", "--date=format-local:%Y-%m-%dT%H:%M:%SZ"]
+    created = run(["git", "-C", str(source), "log", "-1", *fmt, "HEAD"], env={**os.environ, "TZ": "UTC0"})
+    return sha, created.stdout.strip()
+
+
+def run_pipeline(label: str, cli: Path, source: Path, work: Path, engine: BenchEngine) -> PipelineRun:
+    """scripts/pipeline.sh's `dagger call` in the clone, on the throwaway engine."""
     reports, progress = work / f"reports-{label}", work / f"{label}.log"
-    env = {
-        **engine.env,
-        # The clone's own client code: the HEAD being measured, not edits in progress.
-        "PYTHONPATH": str(source / "ci"),
-        "DAGGER_PROGRESS": "plain",
-        # Negative "quiet" raises the plain frontend's verbosity: CACHED/DONE per API call.
-        "DAGGER_QUIET": "-2",
-    }
-    cmd = [sys.executable, "-m", "neosale_ci", "pipeline", "--airgap", "--source", str(source)]
-    cmd += ["--reports", str(reports)]
+    sha, created = commit(source)
+    cmd = [str(cli), "--progress", "plain", "call", "run", "--sha", sha, "--created", created]
+    cmd += ["--end-to-end", "reports", "export", "--path", str(reports)]
     log(f"pipeline ({label}) ... log: {progress}")
     start = time.monotonic()
-    res = run(cmd, env=env, cwd=source, out=progress, timeout=5400, check=False)
+    res = run(cmd, env=engine.env, cwd=source, out=progress, timeout=5400, check=False)
     seconds = time.monotonic() - start
     report_json = reports / "report.json"
     stages: dict[str, float] = {}
@@ -335,6 +170,8 @@ def run_pipeline(label: str, source: Path, work: Path, engine: BenchEngine) -> P
         data = json.loads(report_json.read_text())
         stages = {s["name"]: float(s["seconds"]) for s in data["stages"] if s["status"] != "skipped"}
         passed = passed and bool(data["passed"])
+    else:
+        passed = False
     if not passed:
         log(f"pipeline ({label}) did not pass (exit {res.returncode}); see {progress}")
     log(f"pipeline ({label}): {seconds:.1f}s")
@@ -631,25 +468,6 @@ def report(runs: list[PipelineRun], base: dict[str, float] | None, total: float)
 # --- main ------------------------------------------------------------------
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
-
-
-@contextmanager
-def workspace(keep: bool) -> Iterator[Path]:
-    cache = Path(airgap_env()["NEOSALE_CACHE"])
-    cache.mkdir(parents=True, exist_ok=True)
-    # Under the cache (same disk as the engine state), not a possible tmpfs /tmp.
-    path = Path(tempfile.mkdtemp(prefix="bench-pipeline-", dir=cache))
-    try:
-        yield path
-    finally:
-        if keep:
-            log(f"kept {path}")
-        else:
-            run(["rm", "-rf", str(path)], check=False)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -669,34 +487,32 @@ def main() -> int:
         help="measure the checkout as it is, uncommitted changes and new files included (default: HEAD)",
     )
     opts = parser.parse_args()
-    signal.signal(signal.SIGTERM, _terminate)
-    if os.geteuid() != 0:
-        sys.exit("run as root: the throwaway engine manages containers and networks")
+    exit_cleanly_on_signals()
+    require_root()
     started = time.monotonic()
     env = airgap_env()
+    cli = dagger_cli(env)
     run(["bash", str(REPO_ROOT / "airgap" / "registry.sh"), "status"], env=env)
-    trivy = last_line(["bash", str(REPO_ROOT / "airgap" / "trivy" / "build.sh")], env)
+    # The DB: the run's Trivy gate (the .env's RUN_TRIVYDB) and the baseline's scans.
     trivy_cache = last_line(["bash", str(REPO_ROOT / "airgap" / "trivy" / "build.sh"), "db"], env)
     node_image = f"{env['NEOSALE_REGISTRY_ADDR']}/offline/node:22"
     runs: list[PipelineRun] = []
     base: dict[str, float] | None = None
-    with workspace(opts.keep) as work:
+    with workspace("bench-pipeline-", opts.keep) as work:
         head = run(["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"]).stdout.strip()
         what = "HEAD plus the checkout's uncommitted changes" if opts.worktree else "HEAD"
         log(f"work dir {work}, measuring {what} ({head[:12]})")
         if not opts.skip_pipeline:
             source = checkout(work / "src", opts.worktree)
-            engine = BenchEngine(work / "engine", free_octet(os.getpid()), env["NEOSALE_REGISTRY_ADDR"])
-            try:
-                engine.start()
-                runs.append(run_pipeline("cold", source, work, engine))
+            write_dotenv(source, env)
+            with throwaway_engine(work / "engine", env["NEOSALE_REGISTRY_ADDR"]) as engine:
+                runs.append(run_pipeline("cold", cli, source, work, engine))
                 if not opts.cold_only:
-                    runs.append(run_pipeline("warm", source, work, engine))
+                    runs.append(run_pipeline("warm", cli, source, work, engine))
                     one_line_change(source)
-                    runs.append(run_pipeline("change", source, work, engine))
-            finally:
-                engine.stop()
+                    runs.append(run_pipeline("change", cli, source, work, engine))
         if not opts.skip_baseline:
+            trivy = last_line(["bash", str(REPO_ROOT / "airgap" / "trivy" / "build.sh")], env)
             source = checkout(work / "baseline-src", opts.worktree)
             base = baseline(source, work, node_image, trivy, trivy_cache, head)
     ok = report(runs, base, time.monotonic() - started)
