@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 from pathlib import Path
@@ -112,5 +113,30 @@ def test_install_with_unreachable_proxy_names_it(tmp_path: Path) -> None:
     )
     res = subprocess.run(["bash", INSTALL_SH], env=env, capture_output=True, text=True, timeout=120)
     assert res.returncode != 0
-    assert "GOPROXY=http://127.0.0.1:9" in res.stderr
+    assert "http://127.0.0.1:9" in res.stderr  # the proxy chain it tried, named
     assert not (tmp_path / ".cache" / "neosale-ci" / "dagger" / "current").exists()
+
+
+def test_a_module_no_proxy_serves_is_named(tmp_path: Path) -> None:
+    """The install's refusal check, on a real `go build` whose module the public
+    proxy refuses (github.com/vito/tuist: the full CLI needs it; NEOSALE_GO_MIRROR serves it)."""
+    (tmp_path / "go.mod").write_text(
+        "module example.com/refused\n\ngo 1.22\n\nrequire github.com/vito/tuist v0.0.6\n"
+    )
+    (tmp_path / "main.go").write_text('package main\n\nimport _ "github.com/vito/tuist"\n\nfunc main() {}\n')
+    env = {
+        **os.environ,
+        "GOMODCACHE": str(tmp_path / "mod"),
+        "GOFLAGS": "-mod=mod -modcacherw",
+        "GOPROXY": "https://proxy.golang.org",
+    }
+    build = subprocess.run(["go", "build", "./..."], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert build.returncode != 0
+    lib = REPO_ROOT / "airgap" / "lib.sh"
+    refused = subprocess.run(
+        ["bash", "-c", f'. "{lib}"; go_refused_module "$1"', "_", build.stderr],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert refused == "github.com/vito/tuist@v0.0.6", build.stderr

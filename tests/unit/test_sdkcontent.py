@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from neosale_airgap import sdkcontent, standins
-from neosale_airgap.sdkcontent import ContentError, Inputs, Paths
+from neosale_airgap import sdkcontent, sdkinputs, standins
+from neosale_airgap.sdkinputs import ContentError, Inputs, Paths
 
 UPSTREAM_BASE = (
     "FROM python:3.14-slim@sha256:486b8092bfb12997e10d4920897213a06563449c951c5506c2a2cfaf591c599f AS base\n"
@@ -31,14 +31,14 @@ def _runtime_tarball(path: Path, dockerfile: str) -> Path:
 
 def test_the_runtime_base_image_becomes_the_standin(tmp_path: Path) -> None:
     tarball = _runtime_tarball(tmp_path / "rt.tar.gz", UPSTREAM_BASE)
-    runtime = sdkcontent.unpack_runtime(tarball, STANDIN, tmp_path / "out")
+    runtime = sdkinputs.unpack_runtime(tarball, STANDIN, tmp_path / "out")
     assert (runtime / "images/base/Dockerfile").read_text() == f"FROM {STANDIN} AS base\n"
 
 
 def test_an_unexpected_runtime_dockerfile_stops_the_build(tmp_path: Path) -> None:
     tarball = _runtime_tarball(tmp_path / "rt.tar.gz", "FROM python:3.14-slim\n")
     with pytest.raises(ContentError, match="no 'FROM … AS base' line"):
-        sdkcontent.unpack_runtime(tarball, STANDIN, tmp_path / "out")
+        sdkinputs.unpack_runtime(tarball, STANDIN, tmp_path / "out")
 
 
 def _paths(tmp_path: Path, src: str) -> Paths:
@@ -49,7 +49,7 @@ def _paths(tmp_path: Path, src: str) -> Paths:
 
 def test_the_runtime_mirror_must_be_configured(tmp_path: Path) -> None:
     with pytest.raises(ContentError, match="NEOSALE_DAGGER_SRC is not set"):
-        sdkcontent.runtime_tarball(_paths(tmp_path, ""))
+        sdkinputs.runtime_tarball(_paths(tmp_path, ""))
 
 
 def test_a_mirror_with_other_bytes_is_refused(tmp_path: Path) -> None:
@@ -57,22 +57,22 @@ def test_a_mirror_with_other_bytes_is_refused(tmp_path: Path) -> None:
     mirror.mkdir()
     (mirror / "dagger-v0.21.8-sdk-runtime.tar.gz").write_bytes(b"not the pinned tarball")
     with pytest.raises(ContentError, match="checksum is not eedf5252"):
-        sdkcontent.runtime_tarball(_paths(tmp_path, str(mirror)))
+        sdkinputs.runtime_tarball(_paths(tmp_path, str(mirror)))
 
 
 def test_a_mirror_without_the_file_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(ContentError, match=r"could not fetch dagger-v0\.21\.8-sdk-runtime\.tar\.gz"):
-        sdkcontent.runtime_tarball(_paths(tmp_path, str(tmp_path / "empty")))
+        sdkinputs.runtime_tarball(_paths(tmp_path, str(tmp_path / "empty")))
 
 
 def test_lib_version_is_read_from_the_engine_source(tmp_path: Path) -> None:
     go = tmp_path / "core" / "sdk" / "go_sdk.go"
     go.parent.mkdir(parents=True)
     go.write_text('const (\n\tgoSDKLibVersion = "56bb30426a8462af6f95cfdae6461d0cc796ff50" // v0.21.8\n)\n')
-    assert sdkcontent.lib_version(tmp_path) == "56bb30426a8462af6f95cfdae6461d0cc796ff50"
+    assert sdkinputs.lib_version(tmp_path) == "56bb30426a8462af6f95cfdae6461d0cc796ff50"
     go.write_text("package sdk\n")
     with pytest.raises(ContentError, match="goSDKLibVersion not found"):
-        sdkcontent.lib_version(tmp_path)
+        sdkinputs.lib_version(tmp_path)
 
 
 def _inputs(tmp_path: Path) -> Inputs:

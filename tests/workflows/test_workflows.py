@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from neosale_airgap.sdkcontent import RUNTIME_TARBALLS
+from neosale_airgap.sdkinputs import RUNTIME_TARBALLS
 from tests.workflows.gha import (
     EXPRESSION,
     REPO_ROOT,
