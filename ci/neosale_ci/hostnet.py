@@ -20,6 +20,15 @@ _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 def bind_host_ports(ctr: dagger.Container, ports: list[int]) -> dagger.Container:
     """`ctr` reaches the given ports of this machine's loopback as HOST_ALIAS:port."""
+    if not hasattr(dag, "host"):
+        # Module functions (`dagger call`) get no Host API: the engine cannot
+        # open tunnels to the caller's loopback for them.
+        raise StageError(
+            "host network",
+            f"port(s) {', '.join(map(str, sorted(set(ports))))} of this machine's loopback cannot be "
+            "reached from a module function: use an address the engine's containers reach "
+            "(a staging host's URL, a remote --docker-host)",
+        )
     forwards = [dagger.PortForward(backend=p, frontend=p) for p in sorted(set(ports))]
     return ctr.with_service_binding(HOST_ALIAS, dag.host().service(forwards))
 

@@ -44,11 +44,11 @@ EXPRESSIONS = {
 }
 
 
-def fill(args: str) -> list[str]:
-    """A step's `args:` with every expression replaced from EXPRESSIONS."""
+def fill(args: str, values: dict[str, str] = EXPRESSIONS) -> list[str]:
+    """A step's `args:` with every expression replaced from `values`."""
 
     def one(m: re.Match[str]) -> str:
-        return EXPRESSIONS[m.group(1).strip()]
+        return values[m.group(1).strip()]
 
     return shlex.split(EXPRESSION.sub(one, args))
 
