@@ -39,7 +39,11 @@ from neosale_airgap.manifest import (
     plan,
 )
 
-EXPECTED = ["node", "nginx", "postgres", "redis", "python", "playwright", "hadolint", "registry", "trivy"]
+# The module's stand-ins, then the base of the engine's builtin Go SDK image.
+EXPECTED = [
+    *("node", "nginx", "postgres", "redis", "python", "playwright", "hadolint", "registry", "trivy"),
+    "go-sdk-base",
+]
 SOURCES = ["deb http://deb.debian.org/debian bookworm main"]
 
 
