@@ -126,7 +126,7 @@ def test_dagger_run_python_script(engine: dict[str, str], base_oci: Path, tmp_pa
         )
     )
     cli = engine["_EXPERIMENTAL_DAGGER_CLI_BIN"]
-    env = {**engine, "DAGGER_PROGRESS": "quiet"}
+    env = {**engine, "DAGGER_PROGRESS": "plain"}  # progress goes to stderr; stdout is the script's
     # Inside `dagger run` the SDK uses the session it is handed, not a new CLI.
     env.pop("_EXPERIMENTAL_DAGGER_CLI_BIN")
     res = subprocess.run(
