@@ -26,11 +26,10 @@ Needs root (the engine), the official CLI and the engine's builtin SDK
 content (scripts/setup.sh, then airgap/sdk-content.sh or
 scripts/airgap-up.sh), and the package registries (the runtime's `uv sync`
 downloads the module's locked dependencies through the engine's NAT). The
-clone, engine start and teardown add about 40 s. On 2026-11-30, with the
-2-core machine busy (load 3-4), the worktree measured cold 119.7 s, warm
-8.4 s; runs vary with the machine's load, so compare within one invocation
-or over several. --keep leaves the clone and both progress logs in
-$NEOSALE_CACHE/bench-module-load-*.
+clone, engine start and teardown add about 40 s. On 2026-11-30, the 2-core
+machine otherwise idle: cold 65.0 s, warm 5.8 s; runs vary with the
+machine's load, so compare within one invocation or over several. --keep
+leaves the clone and both progress logs in $NEOSALE_CACHE/bench-module-load-*.
 """
 
 from __future__ import annotations

@@ -48,12 +48,10 @@ with the image set, Trivy DB, builtin SDK content) done, the package
 registries (the module runtime's `uv sync`), and for the baseline dockerd
 (the bench starts it with scripts/dockerd.sh) and the Trivy binary (built by
 airgap/trivy/build.sh when missing). The throwaway engine needs a few GB of
-disk under $NEOSALE_CACHE while it runs. Timings on the 2-core project
-machine are noisy: `--cold-only --skip-baseline --worktree` took 9.3 min in
-all on 2026-11-30 with the machine busy (load 4-8), the cold call 494 s
-(stopped at the Trivy gate: no publish, no E2E), of which the cold module
-load is about 2 min (bench/module_load.py); compare changes within one
-invocation or over several. --keep leaves the clones, progress logs and
+disk under $NEOSALE_CACHE while it runs. A full run took 13.3 min on
+2026-11-30 with the 2-core machine otherwise idle (cold 323 s, warm 68 s,
+change 125 s, baseline 214 s); timings here are noisy, so compare changes
+within one invocation or over several. --keep leaves the clones, progress logs and
 exported reports in $NEOSALE_CACHE/bench-pipeline-*.
 """
 
