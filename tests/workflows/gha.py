@@ -95,7 +95,7 @@ class DaggerCall:
 
     @property
     def id(self) -> str:
-        """`delivery.yml:build:call pipeline reports export`: where, and the functions it names."""
+        """`delivery.yml:build:call run reports export`: where, and the functions it names."""
         return f"{self.workflow}:{self.job}:{self.verb} {' '.join(function_words(self.argv)) or '(all)'}"
 
     @property
