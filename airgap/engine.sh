@@ -80,7 +80,7 @@ cmd_start() {
     log "already running: pid $(cat "$pidfile"), $_EXPERIMENTAL_DAGGER_RUNNER_HOST"
     return 0
   fi
-  mkdir -p "$run_dir" "$NEOSALE_ENGINE_STATE" /etc/dagger
+  mkdir -p "$NEOSALE_ENGINE_STATE" /etc/dagger
   if [ -S "$sock" ]; then
     if python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])' "$sock" 2>/dev/null; then
       die "socket $sock is answering but no engine of ours owns it (pid file missing); stop that process or set NEOSALE_ENGINE_RUN to another folder"

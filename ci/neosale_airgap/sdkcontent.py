@@ -222,13 +222,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m neosale_airgap.sdkcontent", description=__doc__.split("\n\n")[0]
     )
-    p.add_argument("command", choices=["build", "env"], help="build the content, or print engine.env")
-    args = p.parse_args(argv)
+    p.add_argument("command", choices=["build"], help="build the content (nothing when inputs are unchanged)")
+    p.parse_args(argv)
     env = apply_airgap_env()
     paths = Paths.from_env(env)
-    if args.command == "env":
-        sys.stdout.write("".join(f"{k}={v}\n" for k, v in read_engine_env(paths.content).items()))
-        return 0
     import anyio
 
     log_path = paths.cache / "sdk-content.log"

@@ -56,12 +56,10 @@ def trivy_db_cache() -> Path:
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 
-def _dotenv_key(arg: str, function: str = "") -> str:
-    """Dagger matches .env keys to arguments case-insensitively without
-    underscores (NODEIMAGE for node_image); a function's own arguments take
-    its name as a prefix (RUN_SEVERITY)."""
-    key = arg.replace("_", "").upper()
-    return f"{function.upper()}_{key}" if function else key
+def _dotenv_key(arg: str) -> str:
+    """Dagger matches .env keys to constructor arguments case-insensitively
+    without underscores (NODEIMAGE for node_image)."""
+    return arg.replace("_", "").upper()
 
 
 def dotenv() -> str:

@@ -117,7 +117,6 @@ def test_engine_env_is_empty_until_built(tmp_path: Path) -> None:
 def test_dotenv_keys_are_what_dagger_matches() -> None:
     # Dagger matches case-insensitively without underscores; NODE_IMAGE would be ignored.
     assert standins._dotenv_key("node_image") == "NODEIMAGE"
-    assert standins._dotenv_key("severity", "run") == "RUN_SEVERITY"
 
 
 def test_dotenv_names_every_image_argument_of_the_module(monkeypatch: pytest.MonkeyPatch) -> None:
