@@ -4,6 +4,7 @@
 #   e.g. scripts/nginx-local-conf.sh /tmp/x 127.0.0.1:58080 127.0.0.1:53000 127.0.0.1:54000
 # Writes OUTDIR/nginx.conf (the repo's, with the listen address replaced),
 # OUTDIR/conf.d/upstream.conf (the repo's, with the servers replaced),
+# OUTDIR/conf.d/neosale-routes.inc (the repo's routes, as they are),
 # OUTDIR/conf.d/zz-local.conf (temp paths inside OUTDIR) and OUTDIR/nginx, a
 # wrapper that runs nginx in the foreground with this config; pass it -t,
 # -s reload, -s quit... Nothing outside OUTDIR is written to.
@@ -27,6 +28,8 @@ sed -e "s|server frontend:3000|server $FRONTEND|" -e "s|server backend:4000|serv
   "$ROOT/nginx/conf.d/upstream.conf" >"$OUT/conf.d/upstream.conf"
 grep -q "server $FRONTEND" "$OUT/conf.d/upstream.conf" && grep -q "server $BACKEND" "$OUT/conf.d/upstream.conf" \
   || { echo "$0: nginx/conf.d/upstream.conf no longer names frontend:3000 and backend:4000" >&2; exit 1; }
+
+cp "$ROOT/nginx/conf.d/neosale-routes.inc" "$OUT/conf.d/neosale-routes.inc"
 
 # Keeps nginx away from /var/lib/nginx (which it would chown when run as root).
 cat >"$OUT/conf.d/zz-local.conf" <<CONF

@@ -1,6 +1,7 @@
 """The runner image: the module's python image with this repo's deployer and
-smoke runner (ci/neosale_deploy, ci/neosale_smoke) and their locked
-dependencies. Delivery functions run the same CLIs an operator runs by hand.
+smoke runner (ci/neosale_deploy, ci/neosale_smoke), their locked dependencies
+and the nginx/ configuration the deployer's router runs. Delivery functions
+run the same CLIs an operator runs by hand.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ async def runner(ctx: Context) -> dagger.Container:
     """python + the locked dependencies (hash-checked) + our two packages."""
     if not await ctx.source.glob(LOCK):
         raise StageError("runner", f"{LOCK} is missing from the source: expected the runner's lock file")
-    packages = dag.directory()
+    packages = dag.directory().with_directory("nginx", ctx.source.directory("nginx"))
     for name in PACKAGES:
         packages = packages.with_directory(name, ctx.source.directory(f"ci/{name}"))
     return (
@@ -41,5 +42,6 @@ async def runner(ctx: Context) -> dagger.Container:
         # Packages after the dependencies: a code change keeps the install cached.
         .with_directory(RUNNER_HOME, packages)
         .with_env_variable("PYTHONPATH", RUNNER_HOME)
+        .with_env_variable("NEOSALE_ROUTER_CONF", f"{RUNNER_HOME}/nginx")
         .with_workdir("/work")
     )

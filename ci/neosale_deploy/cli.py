@@ -39,6 +39,7 @@ def _common() -> argparse.ArgumentParser:
     g.add_argument("--ssh-known-hosts", help="known_hosts file holding the ssh:// host's key")
     g.add_argument("--network")
     g.add_argument("--router-image")
+    g.add_argument("--router-conf", help="the repository's nginx/ folder (default: this checkout's)")
     g.add_argument("--router-port", type=int)
     g.add_argument("--preview-port", type=int)
     g.add_argument("--router-bind")
@@ -114,6 +115,7 @@ _TARGET_OPTIONS = (
     "ssh_known_hosts",
     "network",
     "router_image",
+    "router_conf",
     "router_port",
     "preview_port",
     "router_bind",
@@ -194,6 +196,8 @@ def _print_status(st: dict[str, Any]) -> None:
     print(f"router  {where}")
     print(f"live    {st['live'] or 'none'} at {st['live_url']}")
     print(f"preview {st['preview'] or 'none'} at {st['preview_url']}")
+    if st.get("router_drift"):
+        print(f"WARNING {st['router_drift']}: run reconcile to rewrite it for what nginx serves")
     for colour, info in st["colours"].items():
         mark = "LIVE" if colour == st["live"] else "idle"
         http = "" if "http_ok" not in info else f" http={'ok' if info['http_ok'] else 'FAIL'}"

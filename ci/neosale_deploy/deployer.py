@@ -40,7 +40,9 @@ from neosale_deploy.model import (
     Target,
     other_colour,
 )
-from neosale_deploy.router import Router, Routing
+from neosale_deploy.probe import Side
+from neosale_deploy.router import Router
+from neosale_deploy.routerconf import Routing
 from neosale_deploy.state import DeployLock, Ledger, now_iso, open_store, parse_iso
 
 Record = dict[str, Any]
@@ -168,8 +170,8 @@ class Deployer:
             dh.remove_id(self.client, c, self.target.stop_timeout if graceful else None)
         self.refresh()
 
-    def healthy(self, base_url: str) -> tuple[bool, str]:
-        checks = probe.check_all(self.target, base_url)
+    def healthy(self, side: Side) -> tuple[bool, str]:
+        checks = probe.check_all(self.target, side)
         return all(c.ok for c in checks), "; ".join(str(c) for c in checks)
 
     # ---- ledger views --------------------------------------------------------
@@ -226,16 +228,18 @@ class Deployer:
         routing = self.router.routing()
         if routing is None:
             raise DeployError(f"router {t.router_name} has no readable upstream.conf")
+        if routing.drift:
+            self.say(f"{routing.drift}; live traffic is on {routing.live or 'none'}, which stays live")
         live = routing.live
         if live is not None:
-            ok, detail = self.healthy(t.live_url)
+            ok, detail = self.healthy(Side.LIVE)
             if not ok or not self.colour_running(live):
                 self.say(f"live colour {live} is not healthy: {detail}")
                 alt = other_colour(live)
                 alt_ok = self.colour_running(alt) and self.colour_deploy_id(alt) in ok_ids
                 if alt_ok and routing.preview != alt:
                     routing = self.router.apply(live, alt)
-                if alt_ok and self.healthy(t.preview_url)[0]:
+                if alt_ok and self.healthy(Side.PREVIEW)[0]:
                     self.say(f"switching live traffic to healthy colour {alt}")
                     routing = self.router.apply(alt, live)
                     live = alt
@@ -253,7 +257,7 @@ class Deployer:
             elif expired:
                 self.remove_colour(colour, f"retain period of {t.retain_seconds:.0f}s is over", graceful=True)
         idle = other_colour(live) if live else COLOURS[0]
-        if routing.live != live or routing.preview != idle:
+        if routing.live != live or routing.preview != idle or routing.drift:
             routing = self.router.apply(live, idle)
         return routing
 
@@ -349,7 +353,7 @@ class Deployer:
             ph["detail"] = f"live={routing.live or 'none'}"
         live = routing.live
         wanted = {role: images[role].ref for role in ROLES}
-        if live is not None and self.colour_digests(live) == wanted and self.healthy(t.live_url)[0]:
+        if live is not None and self.colour_digests(live) == wanted and self.healthy(Side.LIVE)[0]:
             run.finish(
                 "success",
                 f"already live on {live}; nothing to do",
@@ -489,7 +493,7 @@ class Deployer:
                     why = f"{st}, health {h}"
                     raise DeployError(f"{colour} {role} ({c.name}) is {why}: {dh.logs_id(self.client, c)}")
                 docker_ok = docker_ok and st == "running" and h in (None, "healthy")
-            ok, detail = self.healthy(t.preview_url)
+            ok, detail = self.healthy(Side.PREVIEW)
             if docker_ok and ok and len(cs) == len(ROLES):
                 return detail
             if time.monotonic() > deadline:
@@ -503,8 +507,8 @@ class Deployer:
         rounds = failures = 0
         last = ""
         while True:
-            marker = self.router.marker(t.live_url)
-            ok, detail = self.healthy(t.live_url)
+            marker = self.router.marker()
+            ok, detail = self.healthy(Side.LIVE)
             page = probe.get(t.live_url, "/")
             if marker is None or marker.live != colour:
                 ok, detail = False, f"router answers live={marker.live if marker else '?'}"
@@ -537,12 +541,12 @@ class Deployer:
         prev = other_colour(routing.live)
         if routing.preview != prev or not self.colour_running(prev):
             return None
-        return prev if self.healthy(self.target.preview_url)[0] else None
+        return prev if self.healthy(Side.PREVIEW)[0] else None
 
     def _rollback(self, run: Run, pending: Future[list[Record]]) -> int:
         t = self.target
         # The router's own answer is one HTTP request; its file needs two API calls.
-        routing = self.router.marker(t.live_url)
+        routing = self.router.marker()
         prev = self._warm_previous(routing)
         entries = pending.result()  # a corrupted ledger stops us here, before any switch
         if routing is None or prev is None:
@@ -724,8 +728,8 @@ class Deployer:
                 "images": self.colour_digests(colour),
             }
             if routing is not None and colour in (routing.live, routing.preview):
-                url = t.live_url if colour == routing.live else t.preview_url
-                info["http_ok"], info["http"] = self.healthy(url)
+                side = Side.LIVE if colour == routing.live else Side.PREVIEW
+                info["http_ok"], info["http"] = self.healthy(side)
             colours[colour] = info
         lock = dh.get_container(self.client, t.lock_name)
         return {
@@ -733,6 +737,7 @@ class Deployer:
             "host": t.docker_host,
             "router": None if router is None else {"name": router.name, "state": dh.state(router)},
             "live": None if routing is None else routing.live,
+            "router_drift": None if routing is None else routing.drift or None,
             "preview": None if routing is None else routing.preview,
             "live_url": t.live_url,
             "preview_url": t.preview_url,

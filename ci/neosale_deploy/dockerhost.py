@@ -450,17 +450,22 @@ def put_files(container: Container, directory: str, files: dict[str, str]) -> No
 
 def get_file(container: Container, path: str) -> str | None:
     """A text file from a container (running or stopped); None when it does not exist."""
+    return next(iter(get_files(container, path).values()), None)
+
+
+def get_files(container: Container, path: str) -> dict[str, str]:
+    """The text files of a path (a file, or a directory's files by base name), in one call."""
     try:
         stream, _ = container.get_archive(path)
     except NotFound:
-        return None
-    buf = io.BytesIO(b"".join(stream))
-    with tarfile.open(fileobj=buf) as tar:
-        member = tar.next()
-        if member is None:
-            return None
-        f = tar.extractfile(member)
-        return None if f is None else f.read().decode()
+        return {}
+    out: dict[str, str] = {}
+    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+        for member in tar:
+            f = tar.extractfile(member) if member.isfile() else None
+            if f is not None:
+                out[member.name.rpartition("/")[2]] = f.read().decode()
+    return out
 
 
 def exec_sh(container: Container, script: str, timeout: float = 60.0) -> tuple[int, str]:

@@ -111,6 +111,9 @@ class Target:
     ssh_known_hosts: str = ""
     network: str = ""
     router_image: str = "nginx:1.27"
+    # The repository's nginx/ folder the router runs; empty: $NEOSALE_ROUTER_CONF,
+    # else the checkout this package lives in.
+    router_conf: str = ""
     router_port: int = 8080
     preview_port: int = 8081
     router_bind: str = "0.0.0.0"  # noqa: S104 (the router is the public entry)

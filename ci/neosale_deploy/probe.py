@@ -11,17 +11,25 @@ import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 import httpx
 
 from neosale_deploy.model import Target
 
-# Probe paths the router serves on both ports (see router.render_servers).
-BACKEND_HEALTH = "/__neosale/backend/health"
-BACKEND_READY = "/__neosale/backend/ready"
-BACKEND_VERSION = "/__neosale/backend/version"
-FRONTEND_HEALTH = "/__neosale/frontend/health"
+
+class Side(StrEnum):
+    """Which colour a probe reaches: both are probed through the private preview port."""
+
+    PREVIEW = "preview"
+    LIVE = "live"
+
+
+def probe_path(side: Side, role: str, name: str) -> str:
+    """A health endpoint of one app of one side (see routerconf.render_preview)."""
+    prefix = "/__neosale/live" if side is Side.LIVE else "/__neosale"
+    return f"{prefix}/{role}/{name}"
 
 
 @dataclass(frozen=True)
@@ -50,18 +58,18 @@ def get(base_url: str, path: str, timeout: float = 3.0) -> Check:
     return Check(path, r.status_code, time.monotonic() - start)
 
 
-def readiness_paths(target: Target) -> list[str]:
-    paths = [BACKEND_HEALTH, FRONTEND_HEALTH]
+def readiness_paths(target: Target, side: Side) -> list[str]:
+    names = [("backend", "health"), ("frontend", "health")]
     if target.roles["backend"].ready_path:
-        paths.insert(1, BACKEND_READY)
-    return paths
+        names.insert(1, ("backend", "ready"))
+    return [probe_path(side, role, name) for role, name in names]
 
 
-def check_all(target: Target, base_url: str) -> list[Check]:
+def check_all(target: Target, side: Side) -> list[Check]:
     # In parallel: a rollback waits on these before it switches.
-    paths = readiness_paths(target)
+    paths = readiness_paths(target, side)
     with ThreadPoolExecutor(max_workers=len(paths)) as pool:
-        return list(pool.map(lambda p: get(base_url, p), paths))
+        return list(pool.map(lambda p: get(target.preview_url, p), paths))
 
 
 @dataclass(frozen=True)
@@ -72,9 +80,9 @@ class SmokeResult:
 
 def builtin_smoke(target: Target, base_url: str, latency_budget: float = 2.0) -> SmokeResult:
     """A minimal smoke: health, readiness, version and the home page, each 2xx within the budget."""
-    paths = readiness_paths(target)
+    paths = readiness_paths(target, Side.PREVIEW)
     if target.roles["backend"].version_path:
-        paths.append(BACKEND_VERSION)
+        paths.append(probe_path(Side.PREVIEW, "backend", "version"))
     paths.append("/")
     checks = [get(base_url, p, timeout=latency_budget) for p in paths]
     bad = [c for c in checks if not c.ok or c.seconds > latency_budget]

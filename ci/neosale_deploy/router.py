@@ -1,6 +1,7 @@
 """The nginx router: live port -> active colour, preview port -> the other colour.
 
-The switch rewrites one file, conf.d/upstream.conf, in a mounted DIRECTORY (a
+It runs the repository's nginx/ configuration (see routerconf). A switch
+rewrites one file, conf.d/upstream.conf, in a mounted DIRECTORY (a
 bind-mounted single file keeps its inode after a rename and reload would see
 nothing): write a hidden temp file, rename it over, `nginx -t`, and only then
 `nginx -s reload`; when the test fails the old file is put back, so the router
@@ -9,11 +10,9 @@ is never half switched. Old workers finish their in-flight requests.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 import httpx
@@ -21,165 +20,24 @@ import httpx
 from neosale_deploy import dockerhost as dh
 from neosale_deploy.errors import DeployError
 from neosale_deploy.model import LABEL_PROJECT, LABEL_ROLE, Target
-
-CONF_DIR = "/etc/nginx/conf.d"
-UPSTREAM = "upstream.conf"
-SERVERS = "neosale-router.conf"
-LIVE_PORT = 8080
-PREVIEW_PORT = 8081
-# A closed port: "no colour" answers 502 instead of failing `nginx -t`.
-NOWHERE = "127.0.0.1:9"
-_HEADER = re.compile(
-    r"^# neosale-deploy live=(?P<live>\S+) preview=(?P<preview>\S+) generation=(?P<gen>\S*)$", re.M
+from neosale_deploy.routerconf import (
+    CONF_DIR,
+    LIVE_PORT,
+    MAIN_CONF,
+    PREVIEW,
+    PREVIEW_PORT,
+    ROUTES,
+    UPSTREAM,
+    RouterFiles,
+    Routing,
+    new_generation,
+    parse_routing,
+    render_preview,
+    render_upstream,
+    swap_script,
 )
 
 Log = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class Routing:
-    live: str | None
-    preview: str | None
-    generation: str = ""
-
-
-def _addr(target: Target, colour: str | None, role: str) -> str:
-    if colour is None:
-        return NOWHERE
-    return f"{target.container_name(colour, role)}:{target.roles[role].port}"
-
-
-def render_upstream(target: Target, routing: Routing) -> str:
-    live, preview = routing.live or "none", routing.preview or "none"
-    return f"""# neosale-deploy live={live} preview={preview} generation={routing.generation}
-# Written by neosale-deploy at each switch; edits by hand are overwritten.
-upstream neosale_backend {{
-    server {_addr(target, routing.live, "backend")};
-    keepalive 16;
-}}
-upstream neosale_frontend {{
-    server {_addr(target, routing.live, "frontend")};
-    keepalive 16;
-}}
-map $host $neosale_live {{ default "{live}"; }}
-map $host $neosale_preview {{ default "{preview}"; }}
-map $host $neosale_generation {{ default "{routing.generation}"; }}
-map $host $neosale_preview_backend {{ default "{_addr(target, routing.preview, "backend")}"; }}
-map $host $neosale_preview_frontend {{ default "{_addr(target, routing.preview, "frontend")}"; }}
-"""
-
-
-def _probe_locations(target: Target, backend: str, frontend: str) -> str:
-    """Exact locations that reach each app's health endpoints through the router."""
-    out = []
-    b, f = target.roles["backend"], target.roles["frontend"]
-    for name, path in (("health", b.health_path), ("ready", b.ready_path), ("version", b.version_path)):
-        if path:
-            out.append(
-                f"        location = /__neosale/backend/{name} {{ proxy_pass http://{backend}{path}; }}"
-            )
-    out.append(
-        f"        location = /__neosale/frontend/health {{ proxy_pass http://{frontend}{f.health_path}; }}"
-    )
-    return "\n".join(out)
-
-
-def render_servers(target: Target) -> str:
-    common = """        proxy_http_version 1.1;
-        proxy_set_header Connection "";
-        proxy_set_header Host $http_host;
-        proxy_set_header X-Forwarded-Host $http_host;
-        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-        proxy_set_header X-Forwarded-Proto $scheme;
-        proxy_set_header X-Real-IP $remote_addr;
-        proxy_connect_timeout 5s;
-        proxy_read_timeout 60s;"""
-    return f"""# Written by neosale-deploy when it creates the router.
-server {{
-        listen {LIVE_PORT} default_server;
-        server_name _;
-{common}
-        proxy_set_header X-Neosale-Via live;
-        add_header X-Neosale-Colour $neosale_live always;
-        location = /__neosale/router {{
-            default_type text/plain;
-            return 200 "live=$neosale_live preview=$neosale_preview generation=$neosale_generation\\n";
-        }}
-{_probe_locations(target, "neosale_backend", "neosale_frontend")}
-        location /api/ {{ proxy_pass http://neosale_backend; }}
-        location / {{ proxy_pass http://neosale_frontend; }}
-}}
-# Preview: the idle colour, resolved per request (docker's DNS) so a missing
-# idle colour is a 502 here rather than a config that fails `nginx -t`.
-server {{
-        listen {PREVIEW_PORT};
-        server_name _;
-        resolver 127.0.0.11 valid=1s ipv6=off;
-{common}
-        proxy_set_header X-Neosale-Via preview;
-        add_header X-Neosale-Colour $neosale_preview always;
-        location = /__neosale/router {{
-            default_type text/plain;
-            return 200 "live=$neosale_live preview=$neosale_preview generation=$neosale_generation\\n";
-        }}
-{_probe_locations(target, "$neosale_preview_backend", "$neosale_preview_frontend")}
-        # Each app of the idle colour on its own, for the smoke runner.
-        location ~ ^/__neosale/backend(/.*)$ {{
-            proxy_pass http://$neosale_preview_backend$1$is_args$args;
-        }}
-        location ~ ^/__neosale/frontend(/.*)$ {{
-            proxy_pass http://$neosale_preview_frontend$1$is_args$args;
-        }}
-        location /api/ {{ proxy_pass http://$neosale_preview_backend; }}
-        location / {{ proxy_pass http://$neosale_preview_frontend; }}
-}}
-"""
-
-
-# Replaces the image's nginx.conf: bounded graceful reloads, logs to docker.
-MAIN_CONF = """worker_processes auto;
-# Old workers otherwise wait for every keep-alive client after a reload.
-worker_shutdown_timeout 30s;
-pid /run/nginx.pid;
-error_log /dev/stderr warn;
-events { worker_connections 4096; }
-http {
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    access_log off;
-    keepalive_timeout 65s;
-    include /etc/nginx/conf.d/*.conf;
-}
-"""
-
-# Rename, test, reload; on a failed test the previous file goes back.
-SWITCH_SCRIPT = f"""rm -f .{UPSTREAM}.bak
-if [ -f {UPSTREAM} ]; then cp -p {UPSTREAM} .{UPSTREAM}.bak; fi
-mv -f .{UPSTREAM}.new {UPSTREAM}
-if ! out=$(nginx -t 2>&1); then
-  if [ -f .{UPSTREAM}.bak ]; then mv -f .{UPSTREAM}.bak {UPSTREAM}; else rm -f {UPSTREAM}; fi
-  echo "$out"
-  exit 3
-fi
-nginx -s reload 2>&1 || exit 4
-"""
-
-
-def parse_routing(text: str | None) -> Routing | None:
-    if not text:
-        return None
-    m = _HEADER.search(text)
-    if m is None:
-        return None
-
-    def colour(v: str) -> str | None:
-        return None if v == "none" else v
-
-    return Routing(colour(m["live"]), colour(m["preview"]), m["gen"])
-
-
-def new_generation() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
 
 
 class Router:
@@ -188,30 +46,65 @@ class Router:
         self.target = target
         self.log = log
 
+    @cached_property
+    def files(self) -> RouterFiles:
+        return RouterFiles.load(self.target.router_conf)
+
     def container(self) -> dh.Container | None:
         return dh.get_container(self.client, self.target.router_name)
 
     def routing(self) -> Routing | None:
-        """What the router's upstream.conf says now; None without a router or file."""
+        """What the router's upstream.conf puts in force; None without a router or a readable file."""
         c = self.container()
         if c is None:
             return None
-        return parse_routing(dh.get_file(c, f"{CONF_DIR}/{UPSTREAM}"))
+        return parse_routing(self.target, dh.get_file(c, f"{CONF_DIR}/{UPSTREAM}"))
+
+    def static_files(self) -> dict[str, str]:
+        """Every file the router runs but upstream.conf, by path."""
+        return {
+            MAIN_CONF: self.files.main,
+            f"{CONF_DIR}/{ROUTES}": self.files.routes,
+            f"{CONF_DIR}/{PREVIEW}": render_preview(self.target),
+        }
 
     def ensure(self, initial: Callable[[], Routing]) -> tuple[dh.Container, bool]:
-        """The router running; created (pointing at `initial()`) when it is missing."""
-        t = self.target
+        """The router running the repository's configuration; created (pointing at
+        `initial()`) when missing, its upstream.conf rewritten when unreadable."""
         c = self.container()
-        if c is not None:
-            st = dh.state(c)
-            if st == "running":
-                return c, False
-            self.log(f"router {t.router_name} is {st}; starting it")
-            if parse_routing(dh.get_file(c, f"{CONF_DIR}/{UPSTREAM}")) is None:
-                self._write_initial(c, initial())
-            c.start()
-            self._wait_answering(c)
+        if c is None:
+            return self._create(initial()), True
+        stale = self._stale_files(c, initial)
+        if dh.state(c) == "running":
+            if stale:
+                self.log(f"router {self.target.router_name}: updating {', '.join(sorted(stale))}")
+                self._swap(stale)
             return c, False
+        self.log(f"router {self.target.router_name} is {dh.state(c, reload=False)}; starting it")
+        self._put(c, stale)
+        self._start(c)
+        return c, False
+
+    def _stale_files(self, c: dh.Container, initial: Callable[[], Routing]) -> dict[str, str]:
+        have = dh.get_files(c, CONF_DIR) | {MAIN_CONF: dh.get_file(c, MAIN_CONF) or ""}
+        have = {(k if k.startswith("/") else f"{CONF_DIR}/{k}"): v for k, v in have.items()}
+        want = self.static_files()
+        stale = {path: text for path, text in want.items() if have.get(path) != text}
+        current = have.get(f"{CONF_DIR}/{UPSTREAM}")
+        if parse_routing(self.target, current) is None:
+            if current:
+                self.log("upstream.conf does not point at one colour of this project (edited by hand?)")
+            stale[f"{CONF_DIR}/{UPSTREAM}"] = self._initial_upstream(initial())
+        return stale
+
+    def _initial_upstream(self, routing: Routing) -> str:
+        routing = Routing(routing.live, routing.preview, routing.generation or new_generation())
+        self.log(f"router config: live={routing.live or 'none'} preview={routing.preview or 'none'}")
+        return render_upstream(self.target, routing)
+
+    def _create(self, routing: Routing) -> dh.Container:
+        t = self.target
+        files = self.static_files()  # a bad router configuration stops us before anything exists
         self.log(f"router {t.router_name} is missing; creating it")
         dh.ensure_image(self.client, t.router_image, "router image")
         dh.ensure_network(self.client, t)
@@ -230,40 +123,44 @@ class Router:
             volumes={t.conf_mount: {"bind": CONF_DIR, "mode": "rw"}},
             restart_policy={"Name": "unless-stopped"},
         )
-        dh.put_files(c, "/etc/nginx", {"nginx.conf": MAIN_CONF})
-        self._write_initial(c, initial())
+        self._put(c, files | {f"{CONF_DIR}/{UPSTREAM}": self._initial_upstream(routing)})
+        self._start(c)
+        return c
+
+    def _put(self, c: dh.Container, files: dict[str, str]) -> None:
+        by_dir: dict[str, dict[str, str]] = {}
+        for path, text in files.items():
+            head, _, name = path.rpartition("/")
+            by_dir.setdefault(head, {})[name] = text
+        for directory, named in by_dir.items():
+            dh.put_files(c, directory, named)
+
+    def _start(self, c: dh.Container) -> None:
         try:
             c.start()
         except dh.APIError as exc:
-            dh.remove(c)
-            raise DeployError(f"router {t.router_name} could not start: {exc.explanation}") from None
+            raise DeployError(
+                f"router {self.target.router_name} could not start: {exc.explanation}"
+            ) from None
         self._wait_answering(c)
-        return c, True
-
-    def _write_initial(self, c: dh.Container, routing: Routing) -> None:
-        routing = Routing(routing.live, routing.preview, routing.generation or new_generation())
-        self.log(f"router config: live={routing.live or 'none'} preview={routing.preview or 'none'}")
-        dh.put_files(
-            c,
-            CONF_DIR,
-            {SERVERS: render_servers(self.target), UPSTREAM: render_upstream(self.target, routing)},
-        )
 
     def _wait_answering(self, c: dh.Container, timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if dh.state(c) not in ("running", "created", "restarting"):
                 break
-            if self.marker(self.target.live_url) is not None:
+            if self.marker() is not None:
                 return
             time.sleep(0.1)
-        raise DeployError(
-            f"router {self.target.router_name} does not answer on {self.target.live_url}: {dh.logs_tail(c)}"
-        )
+        t = self.target
+        raise DeployError(f"router {t.router_name} does not answer on {t.preview_url}: {dh.logs_tail(c)}")
 
-    def marker(self, base_url: str) -> Routing | None:
+    def marker(self) -> Routing | None:
+        """The routing the router's workers have loaded (asked on the private preview port)."""
         try:
-            r = httpx.get(f"{base_url}/__neosale/router", timeout=2.0, headers={"Connection": "close"})
+            r = httpx.get(
+                f"{self.target.preview_url}/__neosale/router", timeout=2.0, headers={"Connection": "close"}
+            )
         except httpx.HTTPError:
             return None
         if r.status_code != 200:
@@ -280,11 +177,14 @@ class Router:
     def apply(self, live: str | None, preview: str | None) -> Routing:
         """Point the router at `live`/`preview`; returns once the new workers answer."""
         routing = Routing(live, preview, new_generation())
-        # One exec, by name, writes the temp file and switches: round trips count in a rollback.
-        conf = render_upstream(self.target, routing)
-        write = f"set -u\ncd {CONF_DIR}\ncat >.{UPSTREAM}.new <<'NEOSALE_EOF'\n{conf}NEOSALE_EOF\n"
+        self._swap({f"{CONF_DIR}/{UPSTREAM}": render_upstream(self.target, routing)})
+        self._wait_generation(routing.generation)
+        return routing
+
+    def _swap(self, files: dict[str, str]) -> None:
+        # One exec, by name, writes the temp files and switches: round trips count in a rollback.
         try:
-            code, out = dh.exec_sh(dh.handle(self.client, self.target.router_name), write + SWITCH_SCRIPT)
+            code, out = dh.exec_sh(dh.handle(self.client, self.target.router_name), swap_script(files))
         except dh.APIError as exc:  # missing (404) or not running (409)
             raise DeployError(
                 f"router {self.target.router_name} cannot be switched ({exc.explanation}); "
@@ -292,12 +192,10 @@ class Router:
             ) from None
         if code == 3:
             raise DeployError(
-                f"nginx -t refused the new upstream.conf (old file restored, traffic unchanged): {out}"
+                f"nginx -t refused the new configuration (old files restored, traffic unchanged): {out}"
             )
         if code != 0:
             raise DeployError(f"nginx reload failed in {self.target.router_name} (exit {code}): {out}")
-        self._wait_generation(routing.generation)
-        return routing
 
     def _wait_generation(self, generation: str, timeout: float = 10.0) -> None:
         # Two answers in a row: the master starts new workers before it tells
@@ -305,7 +203,7 @@ class Router:
         deadline = time.monotonic() + timeout
         seen = 0
         while time.monotonic() < deadline:
-            m = self.marker(self.target.live_url)
+            m = self.marker()
             seen = seen + 1 if m is not None and m.generation == generation else 0
             if seen >= 2:
                 return

@@ -81,6 +81,10 @@ class Env:
     def live_url(self) -> str:
         return f"http://127.0.0.1:{self.router_port}"
 
+    @property
+    def preview_url(self) -> str:
+        return f"http://127.0.0.1:{self.preview_port}"
+
     def cli(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             cli_argv(self, *args), capture_output=True, text=True, timeout=timeout, check=False
@@ -160,9 +164,14 @@ class Sample:
 
 @dataclass
 class LoadGen:
-    """Steady GETs of / through the router, fresh connection each (see README of tests)."""
+    """Steady GETs through the router, fresh connection each (see README of tests).
+
+    The path is one the router's per-client request limit leaves open (the
+    health route): the load comes from one address and the limit stays on.
+    """
 
     url: str
+    path: str = "/api/health"
     total: int = 6000
     rate: float = 250.0
     threads: int = 8
@@ -185,7 +194,7 @@ class LoadGen:
                 next_at += interval
                 start = time.monotonic()
                 try:
-                    r = client.get(self.url + "/")
+                    r = client.get(self.url + self.path)
                     s = Sample(start, time.monotonic(), r.status_code, r.json().get("version", "?"))
                 except (httpx.HTTPError, ValueError) as exc:
                     s = Sample(start, time.monotonic(), None, "", f"{type(exc).__name__}: {exc}")

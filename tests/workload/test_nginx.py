@@ -12,6 +12,7 @@ import pytest
 from .support import REPO, Router, StubServer, render_router
 
 NGINX_CONF = (REPO / "nginx" / "nginx.conf").read_text()
+ROUTES = (REPO / "nginx" / "conf.d" / "neosale-routes.inc").read_text()
 UPSTREAM_CONF = (REPO / "nginx" / "conf.d" / "upstream.conf").read_text()
 
 SECURITY_HEADERS = {
@@ -46,18 +47,27 @@ def test_upstreams_live_only_in_conf_d() -> None:
     assert re.findall(r"^\s*upstream\s+(\S+)", UPSTREAM_CONF, re.M) == ["neosale_frontend", "neosale_backend"]
     assert not re.search(r"^\s*upstream\s", NGINX_CONF, re.M)
     assert re.search(r"^\s*include\s+conf\.d/\*\.conf;", NGINX_CONF, re.M)
+    assert not re.search(r"^\s*upstream\s", ROUTES, re.M)
+    # The public server names the groups; the routes reach them through variables.
+    assert re.search(r"set\s+\$neosale_backend\s+neosale_backend;", NGINX_CONF)
+    assert re.search(r"set\s+\$neosale_frontend\s+neosale_frontend;", NGINX_CONF)
+    assert re.search(r"include\s+conf\.d/neosale-routes\.inc;", NGINX_CONF)
+    assert re.search(r"^\s*server_tokens\s+off;", NGINX_CONF, re.M)
     for directive in (
         r"worker_shutdown_timeout\s+\d+s;",
         r"gzip\s+on;",
         r"limit_req_zone\s+\$binary_remote_addr\s+zone=neosale_api:",
+    ):
+        assert re.search(directive, NGINX_CONF), directive
+    for directive in (
         r"proxy_set_header\s+Host\s+\$host;",
         r"proxy_set_header\s+X-Forwarded-For\s+\$proxy_add_x_forwarded_for;",
         r"proxy_set_header\s+X-Forwarded-Proto\s",
         r"proxy_set_header\s+X-Forwarded-Host\s",
-        r"location\s+/api/\s*\{[^}]*proxy_pass\s+http://neosale_backend;",
-        r"location\s+/\s*\{[^}]*proxy_pass\s+http://neosale_frontend;",
+        r"location\s+/api/\s*\{[^}]*proxy_pass\s+http://\$neosale_backend;",
+        r"location\s+/\s*\{[^}]*proxy_pass\s+http://\$neosale_frontend;",
     ):
-        assert re.search(directive, NGINX_CONF), directive
+        assert re.search(directive, ROUTES), directive
 
 
 def test_routes_pages_to_frontend_and_api_to_backend(
