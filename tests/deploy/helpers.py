@@ -164,7 +164,9 @@ class Sample:
 
 @dataclass
 class LoadGen:
-    """Steady GETs through the router, fresh connection each (see README of tests).
+    """Steady GETs through the router: even-numbered threads open a fresh
+    connection per request, odd ones keep theirs alive (a reload must drop
+    neither kind).
 
     The path is one the router's per-client request limit leaves open (the
     health route): the load comes from one address and the limit stays on.
@@ -183,7 +185,8 @@ class LoadGen:
     def _work(self, index: int) -> None:
         interval = self.threads / self.rate
         next_at = time.monotonic() + index * interval / self.threads
-        with httpx.Client(timeout=10, headers={"Connection": "close"}) as client:
+        headers = {"Connection": "keep-alive" if index % 2 else "close"}
+        with httpx.Client(timeout=10, headers=headers) as client:
             while not self._stop.is_set():
                 with self._lock:
                     if len(self.samples) >= self.total:
@@ -224,6 +227,12 @@ class LoadGen:
 
     def failures(self) -> list[Sample]:
         return [s for s in self.samples if s.status != 200]
+
+    def check(self, minimum: int, rate: float = 200.0) -> None:
+        """At least `minimum` requests at `rate` or more, none failed."""
+        assert len(self.samples) >= minimum, f"{len(self.samples)} requests, expected >= {minimum}"
+        assert self.rps() >= rate, f"achieved {self.rps():.0f} req/s, expected >= {rate:.0f}"
+        assert not self.failures(), self.failures()[:5]
 
     def rps(self) -> float:
         if len(self.samples) < 2:

@@ -77,8 +77,7 @@ def test_v1_to_v2_under_load_then_manual_rollback(env: Env, docker_client: Any) 
         f"\ndeploy v2 under load: {len(load.samples)} requests at {load.rps():.0f} req/s, "
         f"{len(failures)} failed, switch phase {switch['seconds']:.2f}s"
     )
-    assert not failures, failures[:5]
-    assert len(load.samples) >= 5000
+    load.check(5000)
     assert load.versions_after(deployed_at) == {"v2"}
     # Once the switch is done no request lands on v1 any more.
     assert last_v1 is not None
@@ -103,7 +102,7 @@ def test_v1_to_v2_under_load_then_manual_rollback(env: Env, docker_client: Any) 
         f"manual rollback: all traffic on v1 {rollback_s:.2f}s after the command started, "
         f"{len(load.failures())} failed"
     )
-    assert not load.failures(), load.failures()[:5]
+    load.check(1500)
     assert rollback_s <= 3.0, out.stdout
     assert load.versions_after(last_v2 + 0.001) == {"v1"}
     rec = history(env)[-1]
@@ -131,7 +130,7 @@ def test_broken_release_is_rolled_back_without_failed_requests(env: Env) -> None
     load.wait()
     assert out4.returncode == 1, out4.stdout + out4.stderr
     print(f"\nbroken v3/v4 under load: {len(load.samples)} requests, {len(load.failures())} failed")
-    assert not load.failures(), load.failures()[:5]
+    load.check(5000)
     assert live_versions(env.live_url) == {"v1"}
     recs = history(env)
     v3, v4 = recs[-2], recs[-1]
