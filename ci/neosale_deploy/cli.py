@@ -20,7 +20,8 @@ from typing import Any
 
 from neosale_deploy.deployer import Deployer
 from neosale_deploy.errors import DeployError, UsageError
-from neosale_deploy.model import ROLES, ImageRef, Target, load_target
+from neosale_deploy.model import ROLES, Target, load_target
+from neosale_deploy.reference import ImageRef
 
 
 def _common() -> argparse.ArgumentParser:

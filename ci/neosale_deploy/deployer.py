@@ -35,11 +35,11 @@ from neosale_deploy.model import (
     ONE_OFF_ROLES,
     REVISION_LABEL,
     ROLES,
-    ImageRef,
     RoleSpec,
     Target,
     other_colour,
 )
+from neosale_deploy.reference import ImageRef
 from neosale_deploy.router import Router, Routing
 from neosale_deploy.state import DeployLock, Ledger, now_iso, open_store, parse_iso
 

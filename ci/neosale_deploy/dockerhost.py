@@ -27,7 +27,8 @@ import requests.exceptions
 from docker.transport import sshconn  # type: ignore[import-untyped]
 
 from neosale_deploy.errors import DeployError, UsageError
-from neosale_deploy.model import LABEL_PROJECT, ImageRef, Target
+from neosale_deploy.model import LABEL_PROJECT, Target
+from neosale_deploy.reference import ImageRef
 
 Container = Any  # docker.models.containers.Container (the SDK ships no types)
 NotFound = docker.errors.NotFound

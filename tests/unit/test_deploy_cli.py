@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from neosale_deploy.cli import _target, build_parser
+from neosale_deploy.cli import _target, build_parser, main
 from neosale_deploy.errors import UsageError
 
 REF = "127.0.0.1:5000/app@sha256:" + "a" * 64
@@ -41,3 +41,29 @@ def test_a_bad_env_file_line_is_named_without_its_value(tmp_path: Path) -> None:
 def test_a_missing_env_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r"--env-file .*nope\.env. cannot be read"):
         _target(parse("--env-file", str(tmp_path / "nope.env")))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "127.0.0.1:5000/NeoSale/app@sha256:" + "a" * 64,
+        "127.0.0.1:5000/repo//name@sha256:" + "a" * 64,
+        "127.0.0.1:5000/app:v1+build@sha256:" + "a" * 64,
+    ],
+)
+def test_a_bad_reference_is_refused_before_any_host_is_reached(
+    bad: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The host does not exist: an error about it would mean the reference passed.
+    code = main(["deploy", "--backend", bad, "--frontend", REF, "--host", "tcp://no-such-host.invalid:2376"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"--backend {bad!r} is not a valid image reference" in err
+    assert "no-such-host" not in err
+
+
+def test_a_bad_router_image_in_the_target_is_refused(tmp_path: Path) -> None:
+    cfg = tmp_path / "target.toml"
+    cfg.write_text('router_image = "registry.example/Nginx:1.27"\n')
+    with pytest.raises(UsageError, match=r"router_image 'registry.example/Nginx:1.27' .* uppercase"):
+        _target(parse("--config", str(cfg)))
