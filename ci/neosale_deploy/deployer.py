@@ -292,6 +292,8 @@ class Deployer:
         self.say("phase lock: start")
         start, started = time.monotonic(), now_iso()
         lock.acquire(run.id, str(run.rec["kind"]))
+        # What was read before is not what we append to: the last holder may have written since.
+        self.ledger.hold(True)
         seconds = round(time.monotonic() - start, 3)
         run.rec["phases"].append({"name": "lock", "started": started, "ok": True, "seconds": seconds})
         self.say(f"phase lock: done in {seconds:.2f}s ({self.target.lock_name})")
@@ -308,6 +310,7 @@ class Deployer:
                 )
             raise
         finally:
+            self.ledger.hold(False)
             lock.release()
 
     def _check_revision(self, images: dict[str, ImageRef], sha: str) -> None:
@@ -522,13 +525,22 @@ class Deployer:
     # ---- rollback ------------------------------------------------------------
 
     def rollback(self, approved_by: str | None = None) -> int:
+        self._require_deployed()
         run = Run(self, "rollback", approved_by=approved_by)
-        # A rollback is measured in seconds: the ledger is read (and checked)
-        # while the lock is taken and the old colour probed, and first written
-        # after the switch.
+        # A rollback is measured in seconds: the ledger is read (and checked),
+        # once the lock is held, while the old colour is probed, and first
+        # written after the switch.
         with ThreadPoolExecutor(max_workers=1) as pool:
-            entries = pool.submit(self.ledger.entries)
-            return self._locked(run, lambda: self._rollback(run, entries), save_first=False)
+            return self._locked(
+                run, lambda: self._rollback(run, pool.submit(self.ledger.entries)), save_first=False
+            )
+
+    def _require_deployed(self) -> None:
+        """Without a router or a colour there is nothing to roll back: refuse before creating any."""
+        # Not the snapshot: what the rollback sees is listed once the lock is held.
+        project = dh.list_project(self.client, self.target)
+        if not any(c.label(LABEL_ROLE) in (*ROLES, "router") for c in project):
+            raise DeployError(f"{self.target.project} has no live colour to roll back from; deploy first")
 
     def _warm_previous(self, routing: Routing | None) -> str | None:
         """The idle colour when it runs, is healthy on preview and can take traffic at once."""

@@ -1,0 +1,60 @@
+"""What read-only commands leave behind, and the ledger across commands that follow each other."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from neosale_deploy.deployer import Deployer, Run
+from neosale_deploy.model import LABEL_PROJECT, load_target
+
+from .helpers import Env, cleanup, new_env, project_containers
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture
+def bare(tmp_path: Path, docker_client: Any) -> Iterator[Env]:
+    """A target that was never deployed to (no app images needed)."""
+    e = new_env(tmp_path, {})
+    yield e
+    cleanup(docker_client, e.project)
+
+
+def project_objects(client: Any, project: str) -> list[str]:
+    """Every container, volume and network of the project, by label or by name."""
+    label = {"label": f"{LABEL_PROJECT}={project}"}
+    names = [f"container {c.name}" for c in project_containers(client, project)]
+    names += [f"volume {v.name}" for v in client.volumes.list(filters=label)]
+    names += [f"volume {v.name}" for v in client.volumes.list() if v.name.startswith(project)]
+    names += [f"network {n.name}" for n in client.networks.list(filters=label)]
+    names += [f"network {n.name}" for n in client.networks.list(names=[project])]
+    return sorted(set(names))
+
+
+def test_read_only_commands_on_a_new_target_create_nothing(bare: Env, docker_client: Any) -> None:
+    assert project_objects(docker_client, bare.project) == []
+    for args in (("status",), ("status", "--json"), ("history",), ("history", "--json")):
+        out = bare.cli(*args)
+        assert out.returncode == 0, out.stdout + out.stderr
+    out = bare.cli("rollback")
+    assert out.returncode == 1
+    assert f"{bare.project} has no live colour to roll back from; deploy first" in out.stderr
+    assert project_objects(docker_client, bare.project) == []
+
+
+def test_a_record_written_by_a_finishing_command_is_not_lost(bare: Env, docker_client: Any) -> None:
+    target = load_target(str(bare.config))
+    first, second = Deployer(target, io.StringIO()), Deployer(target, io.StringIO())
+    second.ledger.entries()  # the second command starts: it checks the ledger before the lock
+    # The first finishes meanwhile: its final record is written under its lock.
+    run_a = Run(first, "reconcile")
+    assert first._locked(run_a, lambda: run_a.finish("success", "first") or 0) == 0
+    run_b = Run(second, "reconcile")
+    assert second._locked(run_b, lambda: run_b.finish("success", "second") or 0) == 0
+    results = {e["id"]: e["result"] for e in Deployer(target, io.StringIO()).history()}
+    assert results == {run_a.id: "success", run_b.id: "success"}
