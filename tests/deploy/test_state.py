@@ -47,14 +47,18 @@ def test_read_only_commands_on_a_new_target_create_nothing(bare: Env, docker_cli
     assert project_objects(docker_client, bare.project) == []
 
 
+def finish(run: Run) -> int:
+    run.finish("success", "done")
+    return 0
+
+
 def test_a_record_written_by_a_finishing_command_is_not_lost(bare: Env, docker_client: Any) -> None:
     target = load_target(str(bare.config))
     first, second = Deployer(target, io.StringIO()), Deployer(target, io.StringIO())
     second.ledger.entries()  # the second command starts: it checks the ledger before the lock
     # The first finishes meanwhile: its final record is written under its lock.
-    run_a = Run(first, "reconcile")
-    assert first._locked(run_a, lambda: run_a.finish("success", "first") or 0) == 0
-    run_b = Run(second, "reconcile")
-    assert second._locked(run_b, lambda: run_b.finish("success", "second") or 0) == 0
+    run_a, run_b = Run(first, "reconcile"), Run(second, "reconcile")
+    assert first._locked(run_a, lambda: finish(run_a)) == 0
+    assert second._locked(run_b, lambda: finish(run_b)) == 0
     results = {e["id"]: e["result"] for e in Deployer(target, io.StringIO()).history()}
     assert results == {run_a.id: "success", run_b.id: "success"}
