@@ -24,11 +24,13 @@ from urllib.parse import unquote, urlsplit
 from neosale_deploy import dockerhost as dh
 from neosale_deploy import probe
 from neosale_deploy.errors import DeployError, LedgerError, UsageError
+from neosale_deploy.fingerprint import env_fingerprint
 from neosale_deploy.model import (
     COLOURS,
     LABEL_COLOUR,
     LABEL_DEPLOY_ID,
     LABEL_DIGEST,
+    LABEL_ENV,
     LABEL_IMAGE,
     LABEL_PROJECT,
     LABEL_ROLE,
@@ -123,7 +125,8 @@ class Deployer:
         self.t0 = time.monotonic()
         self.client = dh.connect(target)
         self.router = Router(self.client, target, self.say)
-        self.ledger = Ledger(open_store(self.client, target))
+        self.store = open_store(self.client, target)
+        self.ledger = Ledger(self.store)
         self._snapshot: list[dh.Info] | None = None
 
     def say(self, msg: str) -> None:
@@ -351,15 +354,10 @@ class Deployer:
             routing = self.reconcile(run)
             ph["detail"] = f"live={routing.live or 'none'}"
         live = routing.live
-        wanted = {role: images[role].ref for role in ROLES}
-        if live is not None and self.colour_digests(live) == wanted and self.healthy(t.live_url)[0]:
-            run.finish(
-                "success",
-                f"already live on {live}; nothing to do",
-                colour=live,
-                colour_deploy_id=self.colour_deploy_id(live),
-                noop=True,
-            )
+        key = self.store.key()
+        envs = {role: env_fingerprint(key, t.roles[role].env) for role in ROLES}
+        run.rec["env"] = envs
+        if live is not None and self._already_live(run, live, images, envs):
             return 0
         idle = other_colour(live) if live else COLOURS[0]
         run.rec.update(colour=idle, previous_colour=live)
@@ -392,6 +390,7 @@ class Deployer:
                             LABEL_IMAGE: images[role].ref,
                             LABEL_DIGEST: images[role].digest,
                             LABEL_DEPLOY_ID: run.id,
+                            LABEL_ENV: envs[role],
                         },
                         network=t.network_name,
                         restart_policy={"Name": "unless-stopped"},
@@ -437,6 +436,28 @@ class Deployer:
             ),
         )
         return 0
+
+    def _already_live(self, run: Run, live: str, images: dict[str, ImageRef], envs: dict[str, str]) -> bool:
+        """The live colour runs these digests with this env, healthy: the run ends as a no-op."""
+        if self.colour_digests(live) != {role: images[role].ref for role in ROLES}:
+            return False
+        running = {role: c.label(LABEL_ENV) for role, c in self.colour_containers(live).items()}
+        changed = [role for role in ROLES if running.get(role) != envs[role]]
+        if changed:
+            # A rotated secret goes out as a release of its own, like new images.
+            self.say(f"same images as live {live}; the env of {', '.join(changed)} changed: rolling out")
+            run.rec["env_changed"] = changed
+            return False
+        if not self.healthy(self.target.live_url)[0]:
+            return False
+        run.finish(
+            "success",
+            f"already live on {live}; nothing to do",
+            colour=live,
+            colour_deploy_id=self.colour_deploy_id(live),
+            noop=True,
+        )
+        return True
 
     def _one_off(
         self, image: str, role: str, deploy_id: str, argv: list[str], **kwargs: Any

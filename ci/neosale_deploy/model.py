@@ -25,6 +25,8 @@ LABEL_ROLE = f"{LABEL_PREFIX}.role"
 LABEL_DIGEST = f"{LABEL_PREFIX}.digest"
 LABEL_IMAGE = f"{LABEL_PREFIX}.image"
 LABEL_DEPLOY_ID = f"{LABEL_PREFIX}.deploy-id"
+# A keyed fingerprint of the role's app env (fingerprint.py), never the env itself.
+LABEL_ENV = f"{LABEL_PREFIX}.env-fingerprint"
 LABEL_LOCK = f"{LABEL_PREFIX}.lock"
 # Set by the pipeline's builds; promote checks it against the approved sha.
 REVISION_LABEL = "org.opencontainers.image.revision"

@@ -20,9 +20,12 @@ from typing import Any, Protocol
 
 from neosale_deploy import dockerhost as dh
 from neosale_deploy.errors import DeployError, LedgerError, LockHeldError
+from neosale_deploy.fingerprint import new_key
 from neosale_deploy.model import LABEL_LOCK, LABEL_PROJECT, LABEL_ROLE, Target
 
 LEDGER = "ledger.jsonl"
+# The target's key for env fingerprints (see fingerprint.py): readable only where the ledger is.
+KEY = "fingerprint.key"
 STATE_DIR = "/state"
 
 
@@ -42,6 +45,10 @@ class Store(Protocol):
     def append(self, line: str) -> None: ...
 
     def hold(self, held: bool) -> None: ...
+
+    def key(self) -> str:
+        """The target's fingerprint key, created (random) on first use."""
+        ...
 
 
 class DirStore:
@@ -68,6 +75,18 @@ class DirStore:
 
     def hold(self, held: bool) -> None:
         pass  # every append goes to the end of the file as it is
+
+    def key(self) -> str:
+        path = self.path.with_name(KEY)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                os.write(fd, new_key().encode())
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        return path.read_text().strip()
 
 
 class VolumeStore:
@@ -120,6 +139,16 @@ class VolumeStore:
         if held and self._held and writes == self._writes:  # no write of ours ran meanwhile
             self._text = text
         return text
+
+    def key(self) -> str:
+        holder = dh.handle(self.client, self.name)
+        found = dh.get_file(holder, f"{STATE_DIR}/{KEY}")
+        if found:
+            return found.strip()
+        self._create()
+        key = new_key()
+        dh.put_files(holder, STATE_DIR, {KEY: key}, mode=0o600)
+        return key
 
     def append(self, line: str) -> None:
         text = self._text if self._text is not None else self.read()

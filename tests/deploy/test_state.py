@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,7 +12,7 @@ from typing import Any
 import pytest
 
 from neosale_deploy.deployer import Deployer, Run
-from neosale_deploy.model import LABEL_PROJECT, load_target
+from neosale_deploy.model import LABEL_ENV, LABEL_PROJECT, load_target
 
 from .helpers import Env, cleanup, new_env, project_containers
 
@@ -62,3 +64,27 @@ def test_a_record_written_by_a_finishing_command_is_not_lost(bare: Env, docker_c
     assert second._locked(run_b, lambda: finish(run_b)) == 0
     results = {e["id"]: e["result"] for e in Deployer(target, io.StringIO()).history()}
     assert results == {run_a.id: "success", run_b.id: "success"}
+
+
+def test_an_env_change_with_the_same_images_rolls_out(env: Env, docker_client: Any, tmp_path: Path) -> None:
+    secrets = ("first-0f9e", "rotated-7c1d\nline two")
+    env_file = tmp_path / "app.env"
+    env_file.write_text("backend:API_TOKEN=first-0f9e\n")
+    outs = [env.deploy("v1", "--env-file", str(env_file))]
+    assert outs[0].returncode == 0, outs[0].stdout + outs[0].stderr
+    env_file.write_text('backend:API_TOKEN="rotated-7c1d\\nline two"\n')
+    outs.append(env.deploy("v1", "--env-file", str(env_file)))
+    assert outs[1].returncode == 0, outs[1].stdout + outs[1].stderr
+    assert "same images as live blue; the env of backend changed: rolling out" in outs[1].stdout
+    assert "phase switch: done" in outs[1].stdout
+    backend = docker_client.containers.get(f"{env.project}-green-backend")
+    assert f"API_TOKEN={secrets[1]}" in backend.attrs["Config"]["Env"]
+    assert backend.labels[LABEL_ENV].startswith("hmac-sha256:")
+    outs.append(env.deploy("v1", "--env-file", str(env_file)))
+    assert "already live on green; nothing to do" in outs[2].stdout
+    # Neither a value nor a plain hash of one where labels and the ledger are read.
+    labels = json.dumps([c.labels for c in project_containers(docker_client, env.project)])
+    seen = [labels, env.cli("history", "--json").stdout, *(o.stdout + o.stderr for o in outs)]
+    for secret in secrets:
+        for shown in (secret, hashlib.sha256(secret.encode()).hexdigest()):
+            assert not [text for text in seen if shown in text]
