@@ -7,6 +7,7 @@ the pipeline that calls it.
 from __future__ import annotations
 
 from neosale_deploy.errors import DeployError, LockHeldError, UsageError
-from neosale_deploy.model import ImageRef, Target
+from neosale_deploy.model import Target
+from neosale_deploy.reference import ImageRef
 
 __all__ = ["DeployError", "ImageRef", "LockHeldError", "Target", "UsageError"]

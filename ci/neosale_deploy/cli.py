@@ -19,8 +19,10 @@ from types import FrameType
 from typing import Any
 
 from neosale_deploy.deployer import Deployer
+from neosale_deploy.envfile import Assignment, parse_assignment, parse_env_file
 from neosale_deploy.errors import DeployError, UsageError
-from neosale_deploy.model import ROLES, ImageRef, Target, load_target
+from neosale_deploy.model import ROLES, Target, load_target
+from neosale_deploy.reference import ImageRef
 
 
 def _common() -> argparse.ArgumentParser:
@@ -68,7 +70,7 @@ def _common() -> argparse.ArgumentParser:
     g.add_argument(
         "--env-file",
         metavar="PATH",
-        help="ROLE:NAME=VALUE lines (# comments), e.g. secrets kept out of the command line",
+        help='ROLE:NAME=VALUE lines (# comments; a "..." value may span lines): secrets off the command line',
     )
     return p
 
@@ -133,14 +135,16 @@ _TARGET_OPTIONS = (
 )
 
 
-def _env_file(path: str | None) -> list[str]:
+def _env_file(path: str | None) -> list[Assignment]:
     if not path:
         return []
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"--env-file {path!r} cannot be read ({exc.strerror}): expected a file") from None
-    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    except UnicodeDecodeError:
+        raise UsageError(f"--env-file {path!r} is not UTF-8 text: expected ROLE:NAME=VALUE lines") from None
+    return parse_env_file(text, path)
 
 
 def _target(args: argparse.Namespace) -> Target:
@@ -150,19 +154,14 @@ def _target(args: argparse.Namespace) -> Target:
         if value is not None:
             overrides[key] = tuple(shlex.split(value))
     target = load_target(args.config, **overrides)
-    assignments = [*_env_file(args.env_file), *args.env]
+    assignments = [
+        *_env_file(args.env_file),
+        *(parse_assignment(item, f"--env #{n}") for n, item in enumerate(args.env, start=1)),
+    ]
     if assignments:
         roles = dict(target.roles)
-        for item in assignments:
-            role, sep, assignment = item.partition(":")
-            name, eq, value = assignment.partition("=")
-            if not sep or not eq or role not in ROLES or not name:
-                # Only what precedes '=': the value may be a secret.
-                raise UsageError(
-                    f"--env/--env-file entry {item.split('=', 1)[0]!r}... is not understood: "
-                    f"expected ROLE:NAME=VALUE with ROLE one of {ROLES}"
-                )
-            roles[role] = replace(roles[role], env={**roles[role].env, name: value})
+        for a in assignments:
+            roles[a.role] = replace(roles[a.role], env={**roles[a.role].env, a.name: a.value})
         target = replace(target, roles=roles)
     return target
 

@@ -24,23 +24,25 @@ from urllib.parse import unquote, urlsplit
 from neosale_deploy import dockerhost as dh
 from neosale_deploy import probe
 from neosale_deploy.errors import DeployError, LedgerError, UsageError
+from neosale_deploy.fingerprint import env_fingerprint
 from neosale_deploy.model import (
     COLOURS,
     LABEL_COLOUR,
     LABEL_DEPLOY_ID,
     LABEL_DIGEST,
+    LABEL_ENV,
     LABEL_IMAGE,
     LABEL_PROJECT,
     LABEL_ROLE,
     ONE_OFF_ROLES,
     REVISION_LABEL,
     ROLES,
-    ImageRef,
     RoleSpec,
     Target,
     other_colour,
 )
 from neosale_deploy.probe import Side
+from neosale_deploy.reference import ImageRef
 from neosale_deploy.router import Router
 from neosale_deploy.routerconf import Routing
 from neosale_deploy.state import DeployLock, Ledger, now_iso, open_store, parse_iso
@@ -125,7 +127,8 @@ class Deployer:
         self.t0 = time.monotonic()
         self.client = dh.connect(target)
         self.router = Router(self.client, target, self.say)
-        self.ledger = Ledger(open_store(self.client, target))
+        self.store = open_store(self.client, target)
+        self.ledger = Ledger(self.store)
         self._snapshot: list[dh.Info] | None = None
 
     def say(self, msg: str) -> None:
@@ -296,6 +299,8 @@ class Deployer:
         self.say("phase lock: start")
         start, started = time.monotonic(), now_iso()
         lock.acquire(run.id, str(run.rec["kind"]))
+        # What was read before is not what we append to: the last holder may have written since.
+        self.ledger.hold(True)
         seconds = round(time.monotonic() - start, 3)
         run.rec["phases"].append({"name": "lock", "started": started, "ok": True, "seconds": seconds})
         self.say(f"phase lock: done in {seconds:.2f}s ({self.target.lock_name})")
@@ -312,6 +317,7 @@ class Deployer:
                 )
             raise
         finally:
+            self.ledger.hold(False)
             lock.release()
 
     def _check_revision(self, images: dict[str, ImageRef], sha: str) -> None:
@@ -352,15 +358,10 @@ class Deployer:
             routing = self.reconcile(run)
             ph["detail"] = f"live={routing.live or 'none'}"
         live = routing.live
-        wanted = {role: images[role].ref for role in ROLES}
-        if live is not None and self.colour_digests(live) == wanted and self.healthy(Side.LIVE)[0]:
-            run.finish(
-                "success",
-                f"already live on {live}; nothing to do",
-                colour=live,
-                colour_deploy_id=self.colour_deploy_id(live),
-                noop=True,
-            )
+        key = self.store.key()
+        envs = {role: env_fingerprint(key, t.roles[role].env) for role in ROLES}
+        run.rec["env"] = envs
+        if live is not None and self._already_live(run, live, images, envs):
             return 0
         idle = other_colour(live) if live else COLOURS[0]
         run.rec.update(colour=idle, previous_colour=live)
@@ -393,6 +394,7 @@ class Deployer:
                             LABEL_IMAGE: images[role].ref,
                             LABEL_DIGEST: images[role].digest,
                             LABEL_DEPLOY_ID: run.id,
+                            LABEL_ENV: envs[role],
                         },
                         network=t.network_name,
                         restart_policy={"Name": "unless-stopped"},
@@ -438,6 +440,28 @@ class Deployer:
             ),
         )
         return 0
+
+    def _already_live(self, run: Run, live: str, images: dict[str, ImageRef], envs: dict[str, str]) -> bool:
+        """The live colour runs these digests with this env, healthy: the run ends as a no-op."""
+        if self.colour_digests(live) != {role: images[role].ref for role in ROLES}:
+            return False
+        running = {role: c.label(LABEL_ENV) for role, c in self.colour_containers(live).items()}
+        changed = [role for role in ROLES if running.get(role) != envs[role]]
+        if changed:
+            # A rotated secret goes out as a release of its own, like new images.
+            self.say(f"same images as live {live}; the env of {', '.join(changed)} changed: rolling out")
+            run.rec["env_changed"] = changed
+            return False
+        if not self.healthy(Side.LIVE)[0]:
+            return False
+        run.finish(
+            "success",
+            f"already live on {live}; nothing to do",
+            colour=live,
+            colour_deploy_id=self.colour_deploy_id(live),
+            noop=True,
+        )
+        return True
 
     def _one_off(
         self, image: str, role: str, deploy_id: str, argv: list[str], **kwargs: Any
@@ -526,13 +550,22 @@ class Deployer:
     # ---- rollback ------------------------------------------------------------
 
     def rollback(self, approved_by: str | None = None) -> int:
+        self._require_deployed()
         run = Run(self, "rollback", approved_by=approved_by)
-        # A rollback is measured in seconds: the ledger is read (and checked)
-        # while the lock is taken and the old colour probed, and first written
-        # after the switch.
+        # A rollback is measured in seconds: the ledger is read (and checked),
+        # once the lock is held, while the old colour is probed, and first
+        # written after the switch.
         with ThreadPoolExecutor(max_workers=1) as pool:
-            entries = pool.submit(self.ledger.entries)
-            return self._locked(run, lambda: self._rollback(run, entries), save_first=False)
+            return self._locked(
+                run, lambda: self._rollback(run, pool.submit(self.ledger.entries)), save_first=False
+            )
+
+    def _require_deployed(self) -> None:
+        """Without a router or a colour there is nothing to roll back: refuse before creating any."""
+        # Not the snapshot: what the rollback sees is listed once the lock is held.
+        project = dh.list_project(self.client, self.target)
+        if not any(c.label(LABEL_ROLE) in (*ROLES, "router") for c in project):
+            raise DeployError(f"{self.target.project} has no live colour to roll back from; deploy first")
 
     def _warm_previous(self, routing: Routing | None) -> str | None:
         """The idle colour when it runs, is healthy on preview and can take traffic at once."""

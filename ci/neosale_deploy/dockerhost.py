@@ -27,7 +27,8 @@ import requests.exceptions
 from docker.transport import sshconn  # type: ignore[import-untyped]
 
 from neosale_deploy.errors import DeployError, UsageError
-from neosale_deploy.model import LABEL_PROJECT, ImageRef, Target
+from neosale_deploy.model import LABEL_PROJECT, Target
+from neosale_deploy.reference import ImageRef
 
 Container = Any  # docker.models.containers.Container (the SDK ships no types)
 NotFound = docker.errors.NotFound
@@ -433,7 +434,7 @@ def remove(container: Container, stop_timeout: int | None = None) -> None:
             raise
 
 
-def put_files(container: Container, directory: str, files: dict[str, str]) -> None:
+def put_files(container: Container, directory: str, files: dict[str, str], mode: int = 0o644) -> None:
     """Copy text files into a (running or stopped) container's directory in one archive."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
@@ -441,7 +442,7 @@ def put_files(container: Container, directory: str, files: dict[str, str]) -> No
             data = text.encode()
             info = tarfile.TarInfo(name)
             info.size = len(data)
-            info.mode = 0o644
+            info.mode = mode
             info.mtime = int(time.time())
             tar.addfile(info, io.BytesIO(data))
     if not container.put_archive(directory, buf.getvalue()):

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from neosale_deploy.errors import UsageError
+from neosale_deploy.reference import parse_reference
 
 COLOURS = ("blue", "green")
 ROLES = ("backend", "frontend")
@@ -24,53 +25,17 @@ LABEL_ROLE = f"{LABEL_PREFIX}.role"
 LABEL_DIGEST = f"{LABEL_PREFIX}.digest"
 LABEL_IMAGE = f"{LABEL_PREFIX}.image"
 LABEL_DEPLOY_ID = f"{LABEL_PREFIX}.deploy-id"
+# A keyed fingerprint of the role's app env (fingerprint.py), never the env itself.
+LABEL_ENV = f"{LABEL_PREFIX}.env-fingerprint"
 LABEL_LOCK = f"{LABEL_PREFIX}.lock"
 # Set by the pipeline's builds; promote checks it against the approved sha.
 REVISION_LABEL = "org.opencontainers.image.revision"
 
-_DIGEST_REF = re.compile(r"^(?P<repo>[a-z0-9][A-Za-z0-9._/:-]*)@(?P<digest>sha256:[0-9a-f]{64})$")
 _PROJECT = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 
 
 def other_colour(colour: str) -> str:
     return COLOURS[1] if colour == COLOURS[0] else COLOURS[0]
-
-
-@dataclass(frozen=True)
-class ImageRef:
-    """An image pinned by digest: `repo[:tag]@sha256:<64 hex>`. Tags alone are refused."""
-
-    repo: str
-    digest: str
-
-    @property
-    def ref(self) -> str:
-        return f"{self.repo}@{self.digest}"
-
-    @property
-    def repository(self) -> str:
-        """The repository without a tag (what `docker pull repo@digest` needs)."""
-        last = self.repo.rsplit("/", 1)
-        if ":" in last[-1]:
-            return self.repo.rsplit(":", 1)[0]
-        return self.repo
-
-    @property
-    def pull_ref(self) -> str:
-        return f"{self.repository}@{self.digest}"
-
-    @classmethod
-    def parse(cls, value: str, what: str) -> ImageRef:
-        m = _DIGEST_REF.match(value.strip())
-        if m is None:
-            if "@" not in value:
-                hint = "it has no digest (a tag can move; deploys are by digest)"
-            else:
-                hint = "the digest is not sha256:<64 lowercase hex>"
-            raise UsageError(
-                f"{what} {value!r} is not an image pinned by digest: {hint}; expected IMAGE@sha256:<64 hex>"
-            )
-        return cls(repo=m["repo"], digest=m["digest"])
 
 
 @dataclass(frozen=True)
@@ -161,6 +126,8 @@ class Target:
             raise UsageError(f"router_port and preview_port are both {self.router_port}: expected two ports")
         if self.smoke not in ("auto", "neosale_smoke", "builtin"):
             raise UsageError(f"smoke {self.smoke!r} is not known: expected auto, neosale_smoke or builtin")
+        for name in ("router_image", "postgres_image"):
+            parse_reference(getattr(self, name), name, pinned=False)
         if not self.migrate_command:
             raise UsageError(
                 "migrate_command is empty: expected a command such as ['node', 'dist/migrate.js']"

@@ -20,9 +20,12 @@ from typing import Any, Protocol
 
 from neosale_deploy import dockerhost as dh
 from neosale_deploy.errors import DeployError, LedgerError, LockHeldError
+from neosale_deploy.fingerprint import new_key
 from neosale_deploy.model import LABEL_LOCK, LABEL_PROJECT, LABEL_ROLE, Target
 
 LEDGER = "ledger.jsonl"
+# The target's key for env fingerprints (see fingerprint.py): readable only where the ledger is.
+KEY = "fingerprint.key"
 STATE_DIR = "/state"
 
 
@@ -41,9 +44,15 @@ class Store(Protocol):
 
     def append(self, line: str) -> None: ...
 
+    def hold(self, held: bool) -> None: ...
+
+    def key(self) -> str:
+        """The target's fingerprint key, created (random) on first use."""
+        ...
+
 
 class DirStore:
-    """A ledger file in a local directory (--state-dir)."""
+    """A ledger file in a local directory (--state-dir): O_APPEND writes."""
 
     def __init__(self, directory: str) -> None:
         self.path = Path(directory) / LEDGER
@@ -64,18 +73,39 @@ class DirStore:
         finally:
             os.close(fd)
 
+    def hold(self, held: bool) -> None:
+        pass  # every append goes to the end of the file as it is
+
+    def key(self) -> str:
+        path = self.path.with_name(KEY)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                os.write(fd, new_key().encode())
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        return path.read_text().strip()
+
 
 class VolumeStore:
     """The ledger in a docker volume on the target host, reached through a stopped holder container.
 
-    Only a deploy holding the lock appends, so read-modify-write is safe.
+    The Engine API has no append: a write puts the file back whole. So a write
+    starts from a copy read while this process holds the deploy lock (and after
+    its own last write): a copy read before the lock may miss what the previous
+    holder wrote last. Reading creates nothing; the first write creates the
+    holder and the volume.
     """
 
     def __init__(self, client: Any, target: Target) -> None:
         self.client = client
         self.target = target
         self.where = f"volume {target.state_volume}:{LEDGER}"
-        self._text: str | None = None
+        self._held = False
+        self._text: str | None = None  # the file as of our last read or write under the lock
+        self._writes = 0
 
     @property
     def name(self) -> str:
@@ -97,23 +127,38 @@ class VolumeStore:
                 ),
             )
 
+    def hold(self, held: bool) -> None:
+        """Told when the deploy lock is taken and let go: copies from before are not trusted."""
+        self._held = held
+        self._text = None
+
     def read(self) -> str:
-        # By name, no inspect first: the common case costs one API call.
-        text = dh.get_file(dh.handle(self.client, self.name), f"{STATE_DIR}/{LEDGER}")
-        if text is None and dh.get_container(self.client, self.name) is None:
-            self._create()
-        self._text = text or ""
-        return self._text
+        held, writes = self._held, self._writes
+        # By name, no inspect first: the common case costs one API call. A missing holder reads as empty.
+        text = dh.get_file(dh.handle(self.client, self.name), f"{STATE_DIR}/{LEDGER}") or ""
+        if held and self._held and writes == self._writes:  # no write of ours ran meanwhile
+            self._text = text
+        return text
+
+    def key(self) -> str:
+        holder = dh.handle(self.client, self.name)
+        found = dh.get_file(holder, f"{STATE_DIR}/{KEY}")
+        if found:
+            return found.strip()
+        self._create()
+        key = new_key()
+        dh.put_files(holder, STATE_DIR, {KEY: key}, mode=0o600)
+        return key
 
     def append(self, line: str) -> None:
-        # Under the lock nobody else writes, so what we read last is still the file.
-        text = self.read() if self._text is None else self._text
+        text = self._text if self._text is not None else self.read()
         try:
             dh.put_files(dh.handle(self.client, self.name), STATE_DIR, {LEDGER: text + line})
         except dh.NotFound:
             self._create()
             dh.put_files(dh.handle(self.client, self.name), STATE_DIR, {LEDGER: text + line})
-        self._text = text + line
+        self._writes += 1
+        self._text = text + line if self._held else None
 
 
 def open_store(client: Any, target: Target) -> Store:
@@ -155,6 +200,10 @@ class Ledger:
 
     def write(self, record: dict[str, Any]) -> None:
         self.store.append(json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n")
+
+    def hold(self, held: bool) -> None:
+        """The deploy lock is now held (or let go): only its holder writes."""
+        self.store.hold(held)
 
 
 def _boot_id() -> str:

@@ -20,7 +20,7 @@ def test_bad_input_is_refused_and_traffic_unchanged(env: Env, docker_client: Any
     tag_only = "127.0.0.1:5000/neosale-test/app:v1"
     out = env.cli("deploy", "--backend", tag_only, "--frontend", env.images["v1"])
     assert out.returncode == 2
-    assert f"--backend '{tag_only}' is not an image pinned by digest" in out.stderr
+    assert f"--backend '{tag_only}' is not a valid image reference: it has no digest" in out.stderr
 
     out = env.cli("status", "--host", "tcp://no-such-host.invalid:2376")
     assert out.returncode == 2
