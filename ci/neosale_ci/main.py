@@ -347,10 +347,14 @@ class Neosale:
         environment: EnvironmentArg = "production",
         approved_by: Annotated[str, Doc("who asked for it, for the ledger")] = "",
         target: TargetArg = None,
+        app_env: AppEnvArg = None,
     ) -> str:
-        """Back to the previous colour in seconds (redeployed from its digests if it is gone)."""
+        """Back to the previous completed release: in seconds while its colour is warm, else
+        redeployed from its digests (which needs app-env, as the deploy did)."""
         args = ["--approved-by", approved_by] if approved_by else []
-        return await self._deployment(environment, target).run(f"rollback ({environment})", "rollback", *args)
+        return await self._deployment(environment, target, app_env).run(
+            f"rollback ({environment})", "rollback", *args
+        )
 
     @function(cache="never")
     async def status(

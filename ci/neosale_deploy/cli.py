@@ -23,6 +23,7 @@ from neosale_deploy.envfile import Assignment, parse_assignment, parse_env_file
 from neosale_deploy.errors import DeployError, UsageError
 from neosale_deploy.model import ROLES, Target, load_target
 from neosale_deploy.reference import ImageRef
+from neosale_deploy.releases import Release
 
 
 def _common() -> argparse.ArgumentParser:
@@ -186,6 +187,14 @@ def _print_history(entries: list[dict[str, Any]]) -> None:
             print(f"    phases   {phases}")
 
 
+def _colour_mark(colour: str, info: dict[str, Any], live: str | None) -> str:
+    """LIVE only for a completed release; a colour whose deploy never completed says so."""
+    release = Release(info["release"])
+    if release is Release.COMPLETED:
+        return "LIVE" if colour == live else "idle"
+    return ("SERVING, " if colour == live else "") + str(release.value).upper()
+
+
 def _print_status(st: dict[str, Any]) -> None:
     router = st["router"]
     print(f"project {st['project']} on {st['host']}")
@@ -198,11 +207,13 @@ def _print_status(st: dict[str, Any]) -> None:
     if st.get("router_drift"):
         print(f"WARNING {st['router_drift']}: run reconcile to rewrite it for what nginx serves")
     for colour, info in st["colours"].items():
-        mark = "LIVE" if colour == st["live"] else "idle"
+        mark = _colour_mark(colour, info, st["live"])
         http = "" if "http_ok" not in info else f" http={'ok' if info['http_ok'] else 'FAIL'}"
         print(f"{colour:6}  {mark} deploy={info['deploy_id'] or '?'}{http}")
         for role, c in info["containers"].items():
             print(f"    {role:8} {c['state']}/{c['health'] or '-'} {info['images'].get(role, '')}")
+    for warning in st["warnings"]:
+        print(f"WARNING {warning}")
     if st["lock"]:
         print(
             f"lock    held by {st['lock'].get('command')} {st['lock'].get('id')} pid {st['lock'].get('pid')}"

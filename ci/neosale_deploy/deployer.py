@@ -32,6 +32,7 @@ from neosale_deploy.model import (
     LABEL_DIGEST,
     LABEL_ENV,
     LABEL_IMAGE,
+    LABEL_LOCK,
     LABEL_PROJECT,
     LABEL_ROLE,
     ONE_OFF_ROLES,
@@ -43,9 +44,17 @@ from neosale_deploy.model import (
 )
 from neosale_deploy.probe import Side
 from neosale_deploy.reference import ImageRef
+from neosale_deploy.releases import (
+    Release,
+    env_names,
+    missing_env,
+    release_state,
+    release_warning,
+    rollback_target,
+)
 from neosale_deploy.router import Router
 from neosale_deploy.routerconf import Routing
-from neosale_deploy.state import DeployLock, Ledger, now_iso, open_store, parse_iso
+from neosale_deploy.state import DeployLock, Ledger, holder_is_stale, now_iso, open_store, parse_iso
 
 Record = dict[str, Any]
 
@@ -567,74 +576,114 @@ class Deployer:
         if not any(c.label(LABEL_ROLE) in (*ROLES, "router") for c in project):
             raise DeployError(f"{self.target.project} has no live colour to roll back from; deploy first")
 
-    def _warm_previous(self, routing: Routing | None) -> str | None:
-        """The idle colour when it runs, is healthy on preview and can take traffic at once."""
+    def _warm_previous(self, routing: Routing | None, entries: list[Record]) -> str | None:
+        """The idle colour when it runs a completed release, is healthy on preview and can
+        take traffic at once; a colour whose deploy never completed is never made live."""
         if routing is None or routing.live is None:
             return None
         prev = other_colour(routing.live)
         if routing.preview != prev or not self.colour_running(prev):
             return None
+        if self._release(prev, entries) is not Release.COMPLETED:
+            return None
         return prev if self.healthy(Side.PREVIEW)[0] else None
+
+    def _release(self, colour: str, entries: list[Record], holder: str | None = None) -> Release:
+        return release_state(entries, self.colour_deploy_id(colour), self.colour_digests(colour), holder)
 
     def _rollback(self, run: Run, pending: Future[list[Record]]) -> int:
         t = self.target
         # The router's own answer is one HTTP request; its file needs two API calls.
         routing = self.router.marker()
-        prev = self._warm_previous(routing)
         entries = pending.result()  # a corrupted ledger stops us here, before any switch
+        prev = self._warm_previous(routing, entries)
         if routing is None or prev is None:
+            if (
+                routing is not None
+                and routing.live is not None
+                and not self._warm_release(routing.live, entries)
+            ):
+                # A redeploy it is: nothing to return to, or no values for the env it needs, stop us
+                # here, before reconcile or anything else changes.
+                self._redeploy_plan(routing.live, entries)
             with run.phase("reconcile") as ph:
                 routing = self.reconcile(run)
                 ph["detail"] = f"live={routing.live or 'none'}"
-            prev = self._warm_previous(routing)
+            prev = self._warm_previous(routing, entries)
         live = routing.live
         if live is None:
             raise DeployError(f"{t.project} has no live colour to roll back from; deploy first")
-        current = self.colour_digests(live)
-        run.rec.update(colour=other_colour(live), previous_colour=live, rolled_back_from=current)
+        run.rec.update(
+            colour=other_colour(live), previous_colour=live, rolled_back_from=self.colour_digests(live)
+        )
         if prev is not None:
-            # The old colour is warm: switch first and tidy up afterwards; seconds count here.
-            with run.phase("switch") as ph:
-                self.router.apply(prev, live)
-                ph["detail"] = f"live {live} -> {prev} (kept warm)"
-            run.rec.update(
-                backend=self.colour_digests(prev).get("backend"),
-                frontend=self.colour_digests(prev).get("frontend"),
-            )
-            try:
-                with run.phase("verify") as ph:
-                    ph["detail"] = self._verify(prev)
-            except DeployError as exc:
-                with run.phase("switch-back"):
-                    self.router.apply(live, prev)
-                run.finish("failed", f"verify of {prev} failed: {exc}; live traffic is back on {live}")
-                return 1
-            run.finish("success", f"live on {prev} again", colour_deploy_id=self.colour_deploy_id(prev))
-            with run.phase("reconcile"):
-                self.reconcile(run)
-            return 0
-        prev = other_colour(live)
-        # Gone: redeploy what was live before the current digests.
-        cands = [
-            e
-            for e in entries
-            if e.get("result") == "success"
-            and e.get("backend")
-            and e.get("frontend")
-            and {"backend": e["backend"], "frontend": e["frontend"]} != current
-        ]
-        if not cands:
+            return self._switch_back_to(run, prev, live)
+        return self._redeploy(run, self._redeploy_plan(live, entries), other_colour(live))
+
+    def _warm_release(self, live: str, entries: list[Record]) -> bool:
+        """The idle colour runs a completed release (reconcile may yet make it switchable)."""
+        idle = other_colour(live)
+        return self.colour_running(idle) and self._release(idle, entries) is Release.COMPLETED
+
+    def _switch_back_to(self, run: Run, prev: str, live: str) -> int:
+        """The old colour is warm: switch first and tidy up afterwards; seconds count here."""
+        with run.phase("switch") as ph:
+            self.router.apply(prev, live)
+            ph["detail"] = f"live {live} -> {prev} (kept warm)"
+        run.rec.update(self.colour_digests(prev))
+        try:
+            with run.phase("verify") as ph:
+                ph["detail"] = self._verify(prev)
+        except DeployError as exc:
+            with run.phase("switch-back"):
+                self.router.apply(live, prev)
+            run.finish("failed", f"verify of {prev} failed: {exc}; live traffic is back on {live}")
+            return 1
+        run.finish("success", f"live on {prev} again", colour_deploy_id=self.colour_deploy_id(prev))
+        with run.phase("reconcile"):
+            self.reconcile(run)
+        return 0
+
+    def _redeploy_plan(self, live: str, entries: list[Record]) -> Record:
+        """The completed release to start again on the idle colour; refused, with nothing
+        changed, when there is none or the target lacks env the live colour runs with."""
+        idle = other_colour(live)
+        target = rollback_target(entries, self.colour_digests(live))
+        if target is None:
+            held = ""
+            if self.colour_containers(idle):
+                state = self._release(idle, entries).value
+                held = (
+                    f"; {idle} holds deploy {self.colour_deploy_id(idle) or '?'} ({state}), never vetted live"
+                )
             raise DeployError(
-                f"{prev} is not running and the ledger has no earlier successful deploy to redeploy"
+                f"nothing to roll back to: live {live} runs the only completed release in the ledger{held}; "
+                f"live traffic stays on {live}"
             )
-        target = max(cands, key=lambda e: str(e.get("finished", "")))
-        self.say(f"{prev} is gone; redeploying {target['id']}: {target['backend']} {target['frontend']}")
+        missing = missing_env(self._env_needed(live), {r: self._env(r, idle) for r in ROLES})
+        if missing:
+            raise UsageError(
+                f"rollback must start {target['id']} again on {idle} (its colour is gone), but no value is "
+                f"given for {', '.join(missing)}, which live {live} runs with: pass the deploy's env file "
+                "with --env-file PATH (ROLE:NAME=VALUE lines); nothing was changed"
+            )
+        return target
+
+    def _env_needed(self, colour: str) -> dict[str, set[str]]:
+        """Per role, the env names `colour`'s containers were given beyond their image's own."""
+        needed: dict[str, set[str]] = {}
+        for role, c in self.colour_containers(colour).items():
+            attrs = self.client.api.inspect_container(c.id)
+            image_env = self.client.api.inspect_image(attrs["Image"])["Config"].get("Env") or []
+            needed[role] = env_names(attrs["Config"].get("Env") or []) - env_names(image_env)
+        return needed
+
+    def _redeploy(self, run: Run, target: Record, idle: str) -> int:
+        """The old colour is gone: start its release's digests again, as a deploy does."""
+        self.say(f"{idle} is gone; redeploying {target['id']}: {target['backend']} {target['frontend']}")
         run.rec["redeploy_of"] = target["id"]
-        images = {
-            "backend": ImageRef.parse(str(target["backend"]), f"ledger {target['id']} backend"),
-            "frontend": ImageRef.parse(str(target["frontend"]), f"ledger {target['id']} frontend"),
-        }
-        run.rec.update(backend=images["backend"].ref, frontend=images["frontend"].ref)
+        images = {role: ImageRef.parse(str(target[role]), f"ledger {target['id']} {role}") for role in ROLES}
+        run.rec.update({role: images[role].ref for role in ROLES})
         # Schema changes are expand/contract, so the older code runs on the newer schema.
         return self._roll_out(run, images, production=False, migrate=False, expect_revision=None)
 
@@ -748,36 +797,50 @@ class Deployer:
         entries = self.ledger.entries()
         router = self.router.container()
         routing = self.router.routing()
+        lock = dh.get_container(self.client, t.lock_name)
+        held = None if lock is None else json.loads(dh.label(lock, LABEL_LOCK) or "{}")
+        # A deploy whose holder may still run is in progress; anyone else's unfinished one was interrupted.
+        holder = None if held is None or holder_is_stale(held, t.lock_ttl) else str(held.get("id"))
         colours: Record = {}
         for colour in COLOURS:
-            cs = self.colour_containers(colour)
-            if not cs:
-                continue
-            info: Record = {
-                "deploy_id": self.colour_deploy_id(colour),
-                "containers": {
-                    r: {"name": c.name, "state": c.state, "health": c.health} for r, c in cs.items()
-                },
-                "images": self.colour_digests(colour),
-            }
-            if routing is not None and colour in (routing.live, routing.preview):
-                side = Side.LIVE if colour == routing.live else Side.PREVIEW
-                info["http_ok"], info["http"] = self.healthy(side)
-            colours[colour] = info
-        lock = dh.get_container(self.client, t.lock_name)
+            if self.colour_containers(colour):
+                colours[colour] = self._colour_view(colour, routing, entries, holder)
+        live = None if routing is None else routing.live
         return {
             "project": t.project,
             "host": t.docker_host,
             "router": None if router is None else {"name": router.name, "state": dh.state(router)},
-            "live": None if routing is None else routing.live,
+            "live": live,
             "router_drift": None if routing is None else routing.drift or None,
             "preview": None if routing is None else routing.preview,
             "live_url": t.live_url,
             "preview_url": t.preview_url,
             "colours": colours,
-            "lock": None if lock is None else json.loads(dh.label(lock, "dev.neosale.deploy.lock") or "{}"),
+            "warnings": [
+                w
+                for colour, info in colours.items()
+                if (w := release_warning(colour, info["deploy_id"], Release(info["release"]), colour == live))
+            ],
+            "lock": held,
             "last": [_summary(e) for e in entries[-5:]],
         }
+
+    def _colour_view(
+        self, colour: str, routing: Routing | None, entries: list[Record], holder: str | None
+    ) -> Record:
+        info: Record = {
+            "deploy_id": self.colour_deploy_id(colour),
+            "release": self._release(colour, entries, holder).value,
+            "containers": {
+                r: {"name": c.name, "state": c.state, "health": c.health}
+                for r, c in self.colour_containers(colour).items()
+            },
+            "images": self.colour_digests(colour),
+        }
+        if routing is not None and colour in (routing.live, routing.preview):
+            side = Side.LIVE if colour == routing.live else Side.PREVIEW
+            info["http_ok"], info["http"] = self.healthy(side)
+        return info
 
     def history(self) -> list[Record]:
         return self.ledger.entries()
