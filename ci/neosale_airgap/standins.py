@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TypedDict, cast
 
 from .env import REPO_ROOT
 from .manifest import load_manifest
@@ -20,28 +21,34 @@ from .trivy import db_cache_dir
 
 MANIFEST = REPO_ROOT / "airgap" / "images.toml"
 
-# Neosale constructor argument → image name in airgap/images.toml
-MODULE_ARGS = {
-    "node_image": "node",
-    "trivy_image": "trivy",
-    "hadolint_image": "hadolint",
-    "postgres_image": "postgres",
-    "redis_image": "redis",
-    "nginx_image": "nginx",
-    "python_image": "python",
-    "playwright_image": "playwright",
-    "registry_image": "registry",
-}
-
 
 def registry_addr() -> str:
     return os.environ.get("NEOSALE_REGISTRY_ADDR", "127.0.0.1:5000")
 
 
-def module_images() -> dict[str, str]:
+class ModuleImages(TypedDict):
+    """Neosale(...)'s image arguments; each names an image of airgap/images.toml."""
+
+    node_image: str
+    trivy_image: str
+    hadolint_image: str
+    postgres_image: str
+    redis_image: str
+    nginx_image: str
+    python_image: str
+    playwright_image: str
+    registry_image: str
+
+
+# Constructor argument -> image of airgap/images.toml (node_image -> node).
+MODULE_ARGS = {arg: arg.removesuffix("_image") for arg in ModuleImages.__annotations__}
+
+
+def module_images() -> ModuleImages:
     """Keyword arguments for Neosale(...) naming the local stand-ins."""
     manifest = load_manifest(MANIFEST)
-    return {arg: manifest.ref(name, registry_addr()) for arg, name in MODULE_ARGS.items()}
+    refs = {arg: manifest.ref(name, registry_addr()) for arg, name in MODULE_ARGS.items()}
+    return cast("ModuleImages", refs)  # its keys are ModuleImages's own (MODULE_ARGS)
 
 
 def trivy_db_cache() -> Path:

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import dagger
-from dagger import Doc, dag, function, object_type
+from dagger import Doc, dag
 
 from .context import Context
 from .errors import StageError
 from .hostnet import check_url, reach
+from .sdk import function, object_type
 from .stack import ROUTER_PORT
 
 STAGE = "e2e"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import dagger
-from dagger import DefaultPath, Doc, Ignore, check, function, object_type, up
+from dagger import DefaultPath, Doc, Ignore
 
 from . import build as build_stage
 from . import checks, defaults
@@ -26,6 +26,7 @@ from .hostnet import check_url
 from .pipeline import Delivery, PipelineRun, run_pipeline
 from .publish import publish
 from .scan import ReportFormat, Scan
+from .sdk import check, function, object_type, up
 from .smoke import SmokeRun, run_smoke
 from .tags import Revision, tags_for
 

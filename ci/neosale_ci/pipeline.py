@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import anyio
 import dagger
-from dagger import Doc, dag, function, object_type
+from dagger import Doc, dag
 
 from . import checks
 from .build import BuildInfo, build_image
@@ -27,6 +27,7 @@ from .errors import StageError
 from .publish import EMBEDDED_HOST, Destination, Published, Target, embedded_registry, preflight, push
 from .report import RunReport, StageResult
 from .scan import ReportFormat, Scan
+from .sdk import function, object_type
 from .smoke import run_smoke
 from .stack import ROUTER_PORT
 from .stack import stack as build_stack

@@ -11,11 +11,12 @@ from __future__ import annotations
 import enum
 
 import dagger
-from dagger import dag, enum_type
+from dagger import dag
 
 from . import gate
 from .context import run_tool
 from .errors import StageError
+from .sdk import enum_type
 
 CACHE = "/var/cache/trivy"
 OFFLINE = [

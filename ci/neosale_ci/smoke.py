@@ -7,12 +7,13 @@ import time
 from typing import Annotated
 
 import dagger
-from dagger import Doc, dag, function, object_type
+from dagger import Doc, dag
 
 from .context import Context
 from .errors import StageError
 from .hostnet import check_url, reach
 from .runner import runner
+from .sdk import function, object_type
 
 OUT = "/work/reports"
 CONFIG = "/work/smoke.toml"

@@ -14,7 +14,7 @@ from neosale_ci.context import SOURCE_IGNORE
 
 
 @pytest.fixture(scope="session")
-def image_set(engine: dict[str, str]) -> dict[str, str]:
+def image_set(engine: dict[str, str]) -> standins.ModuleImages:
     """The local registry and the stand-in images, built if missing."""
     subprocess.run([str(REPO_ROOT / "airgap" / "registry.sh"), "start"], check=True, env=engine)
     subprocess.run(
@@ -26,6 +26,6 @@ def image_set(engine: dict[str, str]) -> dict[str, str]:
 
 
 @pytest.fixture
-def neosale(dag_client: object, image_set: dict[str, str]) -> Neosale:
+def neosale(dag_client: object, image_set: standins.ModuleImages) -> Neosale:
     source = dag.host().directory(str(REPO_ROOT), exclude=SOURCE_IGNORE)
     return Neosale(source=source, **image_set)
