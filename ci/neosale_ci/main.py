@@ -252,7 +252,7 @@ class Neosale:
     ) -> str:
         """Push with every tag of the commit; returns repository@sha256:digest."""
         tags = tags_for(Revision(sha, ref))
-        return (await publish(image, repository, tags, username, password)).ref
+        return await publish(image, repository, tags, username, password)
 
     # --- stack and E2E ----------------------------------------------------
 
