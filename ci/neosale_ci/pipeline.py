@@ -190,11 +190,11 @@ async def deliver(ctx: Context, report: RunReport, info: BuildInfo, delivery: De
     async def end_to_end() -> None:
         nonlocal out
         if delivery.staging is not None:
-            run = await run_e2e(ctx, delivery.staging_url)
+            run = await run_e2e(ctx, delivery.staging_url, revision=sha)
         else:
             stack = await build_stack(ctx, info, [f"http://{STACK_HOST}:{ROUTER_PORT}"])
             try:
-                run = await run_e2e(ctx, "", stack.router)
+                run = await run_e2e(ctx, "", stack.router, sha)
             finally:
                 await stack.stop()
         out = out.with_directory("e2e", run.reports())

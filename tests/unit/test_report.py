@@ -11,7 +11,9 @@ DIGEST = "sha256:" + "ab" * 32
 
 def _image(app: App) -> PublishedImage:
     repo = f"ghcr.io/acme/neosale-{app.value}"
-    return PublishedImage(app=app, repository=repo, digest=DIGEST, tags=["a" * 40, "sha-aaaaaaa", "main"])
+    # mypy does not see dagger's object_type as a dataclass (see pyproject.toml)
+    tags = ["a" * 40, "sha-aaaaaaa", "main"]
+    return PublishedImage(app=app, repository=repo, digest=DIGEST, tags=tags)  # type: ignore[call-arg]
 
 
 def test_failed_run_names_stage_and_keeps_what_ran() -> None:
@@ -53,7 +55,9 @@ def test_images_block_is_generated_from_the_published_images() -> None:
     }
     assert "image" not in " ".join(data["artifacts"])  # one place for images, not display strings
     md = r.to_markdown()
-    assert f"- **backend**: `ghcr.io/acme/neosale-backend@{DIGEST}` (tags: {'a' * 40}, sha-aaaaaaa, main)" in md
+    assert (
+        f"- **backend**: `ghcr.io/acme/neosale-backend@{DIGEST}` (tags: {'a' * 40}, sha-aaaaaaa, main)" in md
+    )
 
 
 def test_a_run_that_published_nothing_has_an_empty_images_block() -> None:
