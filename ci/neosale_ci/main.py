@@ -279,7 +279,7 @@ class Neosale:
             str, Doc("deployed URL to test (http(s)://HOST[:PORT]); empty: an ephemeral stack of the source")
         ] = "",
         sha: Annotated[
-            str, Doc("the commit under test, for the report; the ephemeral stack's image label (default 0s)")
+            str, Doc("the commit under test: named in the report, labels a stack's images (default 40 zeros)")
         ] = "",
     ) -> EndToEndRun:
         """The Playwright journeys (e2e/); chain `verdict` (fails naming the broken journeys) or `reports`."""
