@@ -3,7 +3,9 @@
 A failing journey is a result, not an exception: `run_e2e` returns an
 EndToEndRun holding the JUnit report, the HTML report and the failures'
 test-results (traces, screenshots), and its `verdict` fails naming the
-journeys that broke, the way PipelineRun does for the pipeline.
+journeys that broke, the way PipelineRun does for the pipeline. Its reports
+carry the same report.json and summary.md as a pipeline run's, so CI gates on
+the exported report of the one run (scripts/verdict.sh), never on a rerun.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dagger import Doc, dag
 from .context import Context
 from .errors import StageError
 from .hostnet import check_url, reach
+from .report import RunReport, StageResult, Status
 from .sdk import function, object_type
 from .stack import ROUTER_PORT
 
@@ -73,12 +76,24 @@ class EndToEndRun:
     failed: list[str]
     output: Annotated[str, Doc("Playwright's console output (tail)")]
     report: dagger.Directory
+    seconds: float = 0.0
+    revision: Annotated[str, Doc("the commit under test, when given")] = ""
+
+    def run_report(self) -> RunReport:
+        """This run as a one-stage run report: what scripts/verdict.sh reads."""
+        report = RunReport(self.revision)
+        status: Status = "passed" if self.passed else "failed"
+        report.add(StageResult(f"{STAGE} ({self.base_url})", status, self.seconds, self._summary()))
+        return report
 
     @function
     def reports(self) -> dagger.Directory:
-        """junit.xml, html/ (the Playwright report) and test-results/ (traces and
-        screenshots of failed journeys)."""
-        return self.report
+        """junit.xml, html/ (the Playwright report), test-results/ (traces and
+        screenshots of failed journeys), report.json and summary.md (the verdict's)."""
+        report = self.run_report()
+        return self.report.with_new_file("report.json", report.to_json()).with_new_file(
+            "summary.md", report.to_markdown()
+        )
 
     @function
     def junit(self) -> dagger.File:
@@ -131,9 +146,12 @@ def playwright(ctx: Context) -> dagger.Container:
     )
 
 
-async def run_e2e(ctx: Context, base_url: str, target: dagger.Service | None = None) -> EndToEndRun:
+async def run_e2e(
+    ctx: Context, base_url: str, target: dagger.Service | None = None, revision: str = ""
+) -> EndToEndRun:
     """Run the journeys against base_url, or against `target` (a stack's
-    router, bound as STACK_HOST) when base_url is empty."""
+    router, bound as STACK_HOST) when base_url is empty; `revision` names the
+    commit under test in the report."""
     if base_url:
         url = check_url(STAGE, "base_url", base_url)
     elif target is not None:
@@ -143,6 +161,7 @@ async def run_e2e(ctx: Context, base_url: str, target: dagger.Service | None = N
     if not await ctx.source.glob("e2e/playwright.config.ts"):
         raise StageError(STAGE, "e2e/playwright.config.ts is missing from the source directory")
     ctr = playwright(ctx)
+    start = time.monotonic()
     if base_url:
         ctr, url = reach(ctr, url)  # a stack on this machine's loopback
     elif target is not None:
@@ -170,4 +189,6 @@ async def run_e2e(ctx: Context, base_url: str, target: dagger.Service | None = N
         failed=summary.failed,
         output=output[-OUTPUT_TAIL:],
         report=report,
+        seconds=time.monotonic() - start,
+        revision=revision,
     )

@@ -253,7 +253,7 @@ class Neosale:
     ) -> str:
         """Push with every tag of the commit; returns repository@sha256:digest."""
         tags = tags_for(Revision(sha, ref))
-        return (await publish(image, repository, tags, username, password)).ref
+        return await publish(image, repository, tags, username, password)
 
     # --- stack and E2E ----------------------------------------------------
 
@@ -279,16 +279,18 @@ class Neosale:
         base_url: Annotated[
             str, Doc("deployed URL to test (http(s)://HOST[:PORT]); empty: an ephemeral stack of the source")
         ] = "",
-        sha: Annotated[str, Doc("commit sha for the ephemeral stack's images; default: 40 zeros")] = "",
+        sha: Annotated[
+            str, Doc("the commit under test: named in the report, labels a stack's images (default 40 zeros)")
+        ] = "",
     ) -> EndToEndRun:
         """The Playwright journeys (e2e/); chain `verdict` (fails naming the broken journeys) or `reports`."""
         if base_url:
-            return await e2e_stage.run_e2e(self.ctx(), base_url)
+            return await e2e_stage.run_e2e(self.ctx(), base_url, revision=sha)
         info = stack_stage.stack_info(sha, self.source_url)
         origin = f"http://{e2e_stage.STACK_HOST}:{stack_stage.ROUTER_PORT}"
         target = await stack_stage.stack(self.ctx(), info, [origin])
         try:
-            return await e2e_stage.run_e2e(self.ctx(), "", target.router)
+            return await e2e_stage.run_e2e(self.ctx(), "", target.router, sha)
         finally:
             await target.stop()
 

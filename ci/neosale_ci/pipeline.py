@@ -20,14 +20,14 @@ from dagger import Doc, dag
 
 from . import checks
 from .build import BuildInfo, build_image
-from .context import APPS, Context
+from .context import APPS, App, Context
 from .deploy import Deployment, digest_args
 from .e2e import STACK_HOST, run_e2e
 from .errors import StageError
-from .publish import EMBEDDED_HOST, Destination, Published, Target, embedded_registry, preflight, push
+from .publish import EMBEDDED_HOST, Destination, PublishedImage, Target, embedded_registry, preflight, push
 from .report import RunReport, StageResult
 from .scan import ReportFormat, Scan
-from .sdk import function, object_type
+from .sdk import field, function, object_type
 from .smoke import run_smoke
 from .stack import ROUTER_PORT
 from .stack import stack as build_stack
@@ -46,6 +46,9 @@ class PipelineRun:
     delivery: Annotated[
         dagger.Directory | None, Doc("smoke/ and e2e/ reports (JUnit, HTML) when those stages ran")
     ] = None
+    images: Annotated[
+        list[PublishedImage], Doc("the images published, one per app (none when publish did not pass)")
+    ] = field(default=list)
 
     @function
     def reports(self) -> dagger.Directory:
@@ -150,6 +153,7 @@ async def run_pipeline(
         json=report.to_json(),
         sarif=_sarif_dir(sarif),
         delivery=delivered,
+        images=list(report.images),
     )
 
 
@@ -169,8 +173,8 @@ async def deliver(ctx: Context, report: RunReport, info: BuildInfo, delivery: De
     out = dag.directory()
     sha = info.revision.sha
     if delivery.staging is not None:
-        refs = [report.artifacts.get(f"{app} image", "") for app in ("backend", "frontend")]
-        args = digest_args(refs[0], refs[1], sha, "")
+        refs = {img.app: img.ref() for img in report.images}
+        args = digest_args(refs.get(App.BACKEND, ""), refs.get(App.FRONTEND, ""), sha, "")
         await _timed(
             report, "deploy (staging)", partial(delivery.staging.run, "deploy (staging)", "deploy", *args)
         )
@@ -187,11 +191,11 @@ async def deliver(ctx: Context, report: RunReport, info: BuildInfo, delivery: De
     async def end_to_end() -> None:
         nonlocal out
         if delivery.staging is not None:
-            run = await run_e2e(ctx, delivery.staging_url)
+            run = await run_e2e(ctx, delivery.staging_url, revision=sha)
         else:
             stack = await build_stack(ctx, info, [f"http://{STACK_HOST}:{ROUTER_PORT}"])
             try:
-                run = await run_e2e(ctx, "", stack.router)
+                run = await run_e2e(ctx, "", stack.router, sha)
             finally:
                 await stack.stop()
         out = out.with_directory("e2e", run.reports())
@@ -264,10 +268,12 @@ async def publish_stage(
     try:
         checked = await _timed(report, "publish preflight", partial(preflight, targets, dest))
         for app, target in zip(images, checked or [], strict=False):  # none when the preflight failed
-            done: Published | None = await _timed(report, f"publish ({app})", partial(push, target, dest))
-            if done is None:
+            digest: str | None = await _timed(report, f"publish ({app})", partial(push, target, dest))
+            if digest is None:
                 break
-            report.artifacts[f"{app} image"] = done.ref
+            report.images.append(
+                PublishedImage(app=App(app), repository=target.repository, digest=digest, tags=target.tags)
+            )
     finally:
         if own and service is not None:
             await service.stop()

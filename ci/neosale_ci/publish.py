@@ -13,12 +13,15 @@ import re
 import secrets
 from dataclasses import dataclass
 from enum import Enum
+from typing import Annotated
 
 import anyio
 import dagger
-from dagger import dag
+from dagger import Doc, dag
 
+from .context import App
 from .errors import StageError
+from .sdk import field, function, object_type
 from .tags import TagError, validate_tag
 
 # registry host[:port] / path components (lowercase), no tag or digest
@@ -33,16 +36,24 @@ _EMBEDDED_PORT = 5000
 EMBEDDED_HOST = f"localhost:{_EMBEDDED_PORT}"
 
 
-@dataclass(frozen=True)
-class Published:
-    repository: str
-    digest: str
-    tags: list[str]
+def image_ref(repository: str, digest: str) -> str:
+    """What deploys use: repository@sha256:..."""
+    return f"{repository}@{digest}"
 
-    @property
+
+@object_type
+class PublishedImage:
+    """One app's image as published: where, by which digest, under which tags."""
+
+    app: App = field()
+    repository: Annotated[str, Doc("HOST[:PORT]/PATH, no tag")] = field()
+    digest: Annotated[str, Doc("sha256:<64 hex>, the manifest every tag names")] = field()
+    tags: list[str] = field()
+
+    @function
     def ref(self) -> str:
-        """What deploys use: repository@sha256:..."""
-        return f"{self.repository}@{self.digest}"
+        """REPOSITORY@sha256:…, what deploys pull."""
+        return image_ref(self.repository, self.digest)
 
 
 @dataclass(frozen=True)
@@ -205,8 +216,8 @@ async def preflight(targets: list[Target], dest: Destination) -> list[Target]:
     return checked
 
 
-async def push(target: Target, dest: Destination) -> Published:
-    """Every tag of a preflighted target; all must name one digest."""
+async def push(target: Target, dest: Destination) -> str:
+    """Every tag of a preflighted target; all must name one digest, returned."""
     ctr = _authed(target.image, target.repository, dest)
     digests: set[str] = set()
     for tag in target.tags:
@@ -217,7 +228,7 @@ async def push(target: Target, dest: Destination) -> Published:
         digests.add(ref.rsplit("@", 1)[1])
     if len(digests) != 1:  # the same container must give the same manifest
         raise StageError("publish", f"{target.repository}: tags got different digests {sorted(digests)}")
-    return Published(target.repository, digests.pop(), target.tags)
+    return digests.pop()
 
 
 async def publish(
@@ -226,11 +237,11 @@ async def publish(
     tags: list[str],
     username: str = "",
     password: dagger.Secret | None = None,
-) -> Published:
-    """One image: preflight, then every tag."""
+) -> str:
+    """One image: preflight, then every tag; returns its reference by digest."""
     dest = Destination(username, password)
     (target,) = await preflight([Target(ctr, repository, tags)], dest)
-    return await push(target, dest)
+    return image_ref(repository, await push(target, dest))
 
 
 def embedded_registry(image: str) -> dagger.Service:

@@ -7,7 +7,9 @@ would let one test's password answer for another's.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -249,8 +251,13 @@ async def test_no_registry_publishes_to_the_embedded_one(neosale: Neosale) -> No
     assert report.passed, report.to_markdown()
     names = [s.name for s in report.stages]
     assert names == ["embedded registry", "publish preflight", "publish (backend)", "publish (frontend)"]
-    for app in images:
-        assert report.artifacts[f"{app} image"].startswith(f"localhost:5000/neosale/neosale-{app}@sha256:")
+    assert [(img.app.value, img.repository, img.tags) for img in report.images] == [
+        (app, f"localhost:5000/neosale/neosale-{app}", [SHA, tag]) for app in images
+    ]
+    block = json.loads(report.to_json())["images"]
+    for img in report.images:
+        assert re.fullmatch(r"sha256:[0-9a-f]{64}", img.digest)
+        assert block[img.app.value]["ref"] == f"localhost:5000/neosale/neosale-{img.app.value}@{img.digest}"
     assert report.artifacts["registry"].startswith("embedded")
     # The engine dialled the service, not the host's registry on port 5000.
     async with httpx.AsyncClient(base_url=f"http://{standins.registry_addr()}/v2", trust_env=False) as host:
