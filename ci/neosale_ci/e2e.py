@@ -18,12 +18,14 @@ from typing import Annotated
 import dagger
 from dagger import Doc, dag
 
+from .build import BuildInfo
 from .context import Context
 from .errors import StageError
 from .hostnet import check_url, reach
 from .report import RunReport, StageResult, Status
 from .sdk import function, object_type
 from .stack import ROUTER_PORT
+from .stack import stack as build_stack
 
 STAGE = "e2e"
 WORKDIR = "/e2e"
@@ -192,3 +194,12 @@ async def run_e2e(
         seconds=time.monotonic() - start,
         revision=revision,
     )
+
+
+async def run_e2e_on_stack(ctx: Context, info: BuildInfo) -> EndToEndRun:
+    """The journeys on an ephemeral stack of this build, stopped afterwards."""
+    stack = await build_stack(ctx, info, [f"http://{STACK_HOST}:{ROUTER_PORT}"])
+    try:
+        return await run_e2e(ctx, "", stack.router, info.revision.sha)
+    finally:
+        await stack.stop()

@@ -19,11 +19,12 @@ from . import e2e as e2e_stage
 from . import stack as stack_stage
 from .approval import check_approval
 from .context import SOURCE_IGNORE, Context, Images
+from .delivery import Delivery
 from .deploy import Deployment, DockerAccess, digest_args
 from .e2e import EndToEndRun
 from .errors import StageError
 from .hostnet import check_url
-from .pipeline import Delivery, PipelineRun, run_pipeline
+from .pipeline import PipelineRun, run_pipeline
 from .publish import publish
 from .scan import ReportFormat, Scan
 from .sdk import check, function, object_type, up
@@ -286,13 +287,7 @@ class Neosale:
         """The Playwright journeys (e2e/); chain `verdict` (fails naming the broken journeys) or `reports`."""
         if base_url:
             return await e2e_stage.run_e2e(self.ctx(), base_url, revision=sha)
-        info = stack_stage.stack_info(sha, self.source_url)
-        origin = f"http://{e2e_stage.STACK_HOST}:{stack_stage.ROUTER_PORT}"
-        target = await stack_stage.stack(self.ctx(), info, [origin])
-        try:
-            return await e2e_stage.run_e2e(self.ctx(), "", target.router, sha)
-        finally:
-            await target.stop()
+        return await e2e_stage.run_e2e_on_stack(self.ctx(), stack_stage.stack_info(sha, self.source_url))
 
     # --- delivery ---------------------------------------------------------
 

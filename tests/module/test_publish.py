@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,9 @@ from neosale_airgap import standins
 from neosale_ci import Neosale
 from neosale_ci.errors import StageError
 from neosale_ci.pipeline import publish_stage
+from neosale_ci.publish import Destination
 from neosale_ci.report import RunReport
+from neosale_ci.stages import Stages, Stopped
 
 pytestmark = [pytest.mark.engine, pytest.mark.anyio]
 
@@ -138,15 +141,15 @@ async def test_wrong_password_fails_every_image_before_any_push(
     wrong = "pw-" + secrets.token_hex(16)
     report = RunReport(SHA)
     images = {app: small_image(neosale, app) for app in ("backend", "frontend")}
-    await publish_stage(
-        report,
-        images,
-        [SHA, "sha-0123456"],
-        registry=f"{auth_registry.addr}/neosale-test",
-        username=USER,
-        password=secret(wrong),
-        registry_image=neosale.registry_image,
-    )
+    with suppress(Stopped):
+        await publish_stage(
+            Stages(report),
+            images,
+            [SHA, "sha-0123456"],
+            f"{auth_registry.addr}/neosale-test",
+            Destination(USER, secret(wrong)),
+            neosale.registry_image,
+        )
     assert [(s.name, s.status) for s in report.stages] == [("publish preflight", "failed")]
     detail = report.stages[0].detail
     assert f"registry {auth_registry.addr} rejected the credentials of user 'ci'" in detail
@@ -239,15 +242,7 @@ async def test_no_registry_publishes_to_the_embedded_one(neosale: Neosale) -> No
     tag = f"embedded-{secrets.token_hex(4)}"
     report = RunReport(SHA)
     images = {app: small_image(neosale, app) for app in ("backend", "frontend")}
-    await publish_stage(
-        report,
-        images,
-        [SHA, tag],
-        registry="",
-        username="",
-        password=None,
-        registry_image=neosale.registry_image,
-    )
+    await publish_stage(Stages(report), images, [SHA, tag], "", Destination(), neosale.registry_image)
     assert report.passed, report.to_markdown()
     names = [s.name for s in report.stages]
     assert names == ["embedded registry", "publish preflight", "publish (backend)", "publish (frontend)"]
