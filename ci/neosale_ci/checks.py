@@ -10,6 +10,7 @@ from .build import installed
 from .context import APPS, Context, run_tool
 from .errors import StageError
 from .migrations import Problem, blocking, new_migrations, unexplained_acknowledgements
+from .scan import NO_NETWORK
 
 # Test-only credentials of the throwaway database the integration check
 # starts: it lives as long as the check and only the check can reach it.
@@ -18,8 +19,6 @@ TEST_DB = {
     "POSTGRES_PASSWORD": "neosale-test-only",
     "POSTGRES_DB": "neosale_test",
 }
-
-TRIVY_OFFLINE = ["--skip-version-check", "--disable-telemetry", "--quiet"]
 
 
 async def npm_script(ctx: Context, stage: str, app: str, script: str) -> str:
@@ -72,7 +71,8 @@ async def secret_scan(ctx: Context) -> str:
     args = [
         "trivy",
         "fs",
-        *TRIVY_OFFLINE,
+        *NO_NETWORK,
+        "--quiet",
         "--scanners",
         "secret",
         "--exit-code",

@@ -18,7 +18,7 @@ from . import checks, defaults
 from . import e2e as e2e_stage
 from . import stack as stack_stage
 from .approval import check_approval
-from .context import SOURCE_IGNORE, Context, Images
+from .context import APPS, SOURCE_IGNORE, Context, Images
 from .delivery import Delivery
 from .deploy import Deployment, DockerAccess, digest_args
 from .e2e import EndToEndRun
@@ -143,21 +143,21 @@ class Neosale:
     @check
     async def lint(self) -> None:
         """ESLint on the frontend and the backend."""
-        for app in ("backend", "frontend"):
+        for app in APPS:
             await checks.lint(self.ctx(), app)
 
     @function
     @check
     async def typecheck(self) -> None:
         """tsc --noEmit on the frontend and the backend."""
-        for app in ("backend", "frontend"):
+        for app in APPS:
             await checks.typecheck(self.ctx(), app)
 
     @function
     @check
     async def unit_test(self) -> None:
         """Unit tests of both apps."""
-        for app in ("backend", "frontend"):
+        for app in APPS:
             await checks.unit_test(self.ctx(), app)
 
     @function

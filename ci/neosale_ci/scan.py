@@ -19,15 +19,23 @@ from .errors import StageError
 from .sdk import enum_type
 
 CACHE = "/var/cache/trivy"
-OFFLINE = [
-    "--cache-dir",
-    CACHE,
-    "--skip-db-update",
-    "--skip-java-db-update",
-    "--skip-check-update",
-    "--skip-version-check",
-    "--disable-telemetry",
-]
+# Trivy makes no request of its own (every scan and the secret scan).
+NO_NETWORK = ["--skip-version-check", "--disable-telemetry"]
+
+
+def offline_flags(cache_dir: str) -> list[str]:
+    """Flags for a scan that uses only the DB in `cache_dir` and makes no request."""
+    return [
+        "--cache-dir",
+        cache_dir,
+        "--skip-db-update",
+        "--skip-java-db-update",
+        "--skip-check-update",
+        *NO_NETWORK,
+    ]
+
+
+OFFLINE = offline_flags(CACHE)
 
 
 @enum_type

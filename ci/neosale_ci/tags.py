@@ -21,6 +21,11 @@ class TagError(ValueError):
     """A commit, ref or tag that cannot name an image."""
 
 
+def is_full_sha(value: str) -> bool:
+    """A full git commit sha as the pipeline passes it: 40 lowercase hex."""
+    return bool(_SHA.match(value))
+
+
 @dataclass(frozen=True)
 class Revision:
     """What the pipeline knows about the commit it builds."""
@@ -29,7 +34,7 @@ class Revision:
     ref: str = ""
 
     def __post_init__(self) -> None:
-        if not _SHA.match(self.sha):
+        if not is_full_sha(self.sha):
             raise TagError(f"commit sha {self.sha!r} is not a full 40-hex lowercase git sha")
 
     @property
