@@ -18,59 +18,20 @@ from . import checks, defaults
 from . import e2e as e2e_stage
 from . import stack as stack_stage
 from .approval import check_approval
+from .args import AppEnvArg, DigestArg, EnvironmentArg, RefArg, ShaArg, TargetArg
 from .context import APPS, SOURCE_IGNORE, Context, Images
 from .delivery import Delivery
-from .deploy import Deployment, DockerAccess, digest_args
+from .deploy import Deployment, DockerAccess, Environment, digest_args
 from .e2e import EndToEndRun
 from .errors import StageError
+from .gate import Severity
 from .hostnet import check_url
 from .pipeline import PipelineRun, run_pipeline
 from .publish import publish
-from .scan import ReportFormat, Scan
+from .scan import ReportFormat, Scan, TrivyScan
 from .sdk import check, function, object_type, up
 from .smoke import SmokeRun, run_smoke
 from .tags import Revision, tags_for
-
-ShaArg = Annotated[str, Doc("full 40-hex git commit sha being built")]
-RefArg = Annotated[str, Doc("git ref (refs/heads/main, refs/tags/v1.2.3, refs/pull/7/merge)")]
-DigestArg = Annotated[str, Doc("image pinned by digest: REPOSITORY@sha256:<64 hex>")]
-EnvironmentArg = Annotated[str, Doc("staging or production")]
-TargetArg = Annotated[
-    dagger.File | None, Doc("deployer target TOML; default: deploy/<environment>.toml of the source")
-]
-AppEnvArg = Annotated[
-    dagger.Secret | None, Doc("ROLE:NAME=VALUE lines for the app containers (DATABASE_URL, tokens)")
-]
-
-
-@object_type
-class TrivyScan:
-    """A Trivy scan of one image: reports in any format, and the gate."""
-
-    image: dagger.Container
-    name: str
-    trivy_image: str
-    db: dagger.Directory | None = None
-    ignore_file: dagger.File | None = None
-
-    def _scan(self) -> Scan:
-        return Scan(self.image, self.name, self.db, self.trivy_image, self.ignore_file)
-
-    @function
-    async def report(
-        self, format: Annotated[ReportFormat, Doc("json, sarif, table or cyclonedx")]
-    ) -> dagger.File:
-        """The full report, every severity."""
-        return await self._scan().report(format)
-
-    @function
-    async def gate(
-        self,
-        severity: Annotated[str, Doc("lowest severity that blocks: LOW, MEDIUM, HIGH, CRITICAL")] = "HIGH",
-        ignore_unfixed: Annotated[bool, Doc("findings without a fixed version do not block")] = True,
-    ) -> str:
-        """Fail with the blocking findings (ID, package, installed, fixed, severity)."""
-        return await self._scan().gate(severity, ignore_unfixed)
 
 
 @object_type
@@ -292,7 +253,10 @@ class Neosale:
     # --- delivery ---------------------------------------------------------
 
     def _deployment(
-        self, environment: str, target: dagger.File | None = None, app_env: dagger.Secret | None = None
+        self,
+        environment: Environment,
+        target: dagger.File | None = None,
+        app_env: dagger.Secret | None = None,
     ) -> Deployment:
         access = DockerAccess(
             self.docker_socket,
@@ -317,7 +281,7 @@ class Neosale:
     ) -> str:
         """Blue-green deploy to staging: migrations, health and smoke on the idle
         colour, router switch, verify; switched back by itself on failure."""
-        return await self._deployment("staging", target, app_env).run(
+        return await self._deployment(Environment.staging, target, app_env).run(
             "deploy (staging)", "deploy", *digest_args(backend, frontend, sha, approved_by)
         )
 
@@ -335,14 +299,14 @@ class Neosale:
         """Production: PostgreSQL backup, then the same blue-green deploy as staging.
         Refused without an approval naming the sha."""
         who = check_approval(sha, approve, approved_by)
-        return await self._deployment("production", target, app_env).run(
+        return await self._deployment(Environment.production, target, app_env).run(
             "promote", "deploy", "--production", *digest_args(backend, frontend, sha, who)
         )
 
     @function(cache="never")
     async def rollback(
         self,
-        environment: EnvironmentArg = "production",
+        environment: EnvironmentArg = Environment.production,
         approved_by: Annotated[str, Doc("who asked for it, for the ledger")] = "",
         target: TargetArg = None,
         app_env: AppEnvArg = None,
@@ -351,19 +315,23 @@ class Neosale:
         redeployed from its digests (which needs app-env, as the deploy did)."""
         args = ["--approved-by", approved_by] if approved_by else []
         return await self._deployment(environment, target, app_env).run(
-            f"rollback ({environment})", "rollback", *args
+            f"rollback ({environment.value})", "rollback", *args
         )
 
     @function(cache="never")
     async def status(
         self,
-        environment: EnvironmentArg = "production",
-        json: Annotated[bool, Doc("machine-readable")] = False,
+        environment: EnvironmentArg = Environment.production,
+        # Not `json`: `dagger call` has a --json flag of its own, and a
+        # function argument of that name makes the CLI refuse the call.
+        as_json: Annotated[bool, Doc("machine-readable (JSON)")] = False,
         target: TargetArg = None,
     ) -> str:
         """Live colour, digests, health, lock and last deploys of an environment."""
-        args = ["--json"] if json else []
-        return await self._deployment(environment, target).run(f"status ({environment})", "status", *args)
+        args = ["--json"] if as_json else []
+        return await self._deployment(environment, target).run(
+            f"status ({environment.value})", "status", *args
+        )
 
     @function(cache="never")
     async def smoke(
@@ -394,7 +362,7 @@ class Neosale:
         ] = "",
         username: Annotated[str, Doc("registry user")] = "",
         password: Annotated[dagger.Secret | None, Doc("registry password or token")] = None,
-        severity: Annotated[str, Doc("lowest severity that fails the gate")] = "HIGH",
+        severity: Annotated[Severity, Doc("lowest severity that fails the gate")] = Severity.HIGH,
         base_migrations: Annotated[
             dagger.Directory | None, Doc("backend/prisma/migrations at the base ref, for migration safety")
         ] = None,
@@ -438,7 +406,7 @@ class Neosale:
                 "run", "--staging needs --registry: the staging host pulls the published digests from it"
             )
         url = check_url("run", "staging_url", staging_url)
-        return Delivery(staging=self._deployment("staging", target, app_env), staging_url=url)
+        return Delivery(staging=self._deployment(Environment.staging, target, app_env), staging_url=url)
 
 
 __all__ = ["EndToEndRun", "Neosale", "ReportFormat", "SmokeRun", "TrivyScan"]

@@ -21,6 +21,7 @@ from .build import BuildInfo, build_image
 from .context import APPS, App, Context
 from .delivery import Delivery, deliver
 from .errors import StageError
+from .gate import Severity
 from .publish import EMBEDDED_HOST, Destination, PublishedImage, Target, embedded_registry, preflight, push
 from .report import RunReport
 from .scan import ReportFormat, Scan
@@ -71,7 +72,7 @@ async def run_pipeline(
     username: str,
     password: dagger.Secret | None,
     trivy_db: dagger.Directory | None,
-    severity: str,
+    severity: Severity,
     base_migrations: dagger.Directory | None = None,
     delivery: Delivery | None = None,
 ) -> PipelineRun:
@@ -140,7 +141,7 @@ async def build_and_scan(
     stages: Stages,
     info: BuildInfo,
     trivy_db: dagger.Directory | None,
-    severity: str,
+    severity: Severity,
     sarif: dict[str, dagger.File],
 ) -> dict[str, dagger.Container]:
     """Both images, each scanned as soon as it is built while the other builds.

@@ -132,3 +132,19 @@ def test_the_runtime_install_is_locked(tmp_path: Path) -> None:
     )
     assert res.returncode == 0, res.stderr
     assert "warning" not in res.stderr.lower(), res.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["status", "--environment", "qa"], "qa"),
+        (["run", "--sha", "a" * 40, "--created", "2026-01-01T00:00:00Z", "--severity", "SEVERE"], "SEVERE"),
+    ],
+)
+def test_an_enum_argument_outside_its_values_is_refused_by_the_cli(
+    dagger: Dagger, args: list[str], named: str
+) -> None:
+    done = dagger("call", *args)
+    assert done.returncode != 0
+    error = next(line for line in done.stderr.splitlines() if line.startswith("Error:"))
+    assert named in error, done.stderr
