@@ -16,7 +16,8 @@ from urllib.parse import urljoin
 import anyio
 import httpx
 
-from .config import CheckSpec, Kind, SmokeConfig
+from .config import SmokeConfig
+from .spec import CheckSpec, Kind
 from .model import Attempt, CheckResult, Outcome, SmokeReport
 
 USER_AGENT = "neosale-smoke/0.1"
