@@ -15,7 +15,7 @@ from dagger import dag
 from neosale_ci import Neosale
 from neosale_ci.deploy import Environment
 from neosale_ci.errors import StageError
-from neosale_smoke.config import DEFAULT_CHECKS
+from neosale_smoke import DEFAULT_CHECKS
 from tests.deploy.helpers import Env, cleanup, live_versions, new_env, project_containers, revision
 
 pytestmark = [pytest.mark.engine, pytest.mark.docker, pytest.mark.anyio]
