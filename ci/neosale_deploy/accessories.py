@@ -31,10 +31,14 @@ class Accessory:
     env: dict[str, str]
 
     def container(self, target: Target) -> str:
-        return f"{target.project}-{self.name}"
+        return container_name(target, self.name)
 
     def volume(self, target: Target) -> str:
         return f"{target.project}-{self.name}-data"
+
+
+def container_name(target: Target, name: str) -> str:
+    return f"{target.project}-{name}"
 
 
 def pg_env(target: Target, need: str) -> tuple[dict[str, str], str]:
@@ -91,7 +95,7 @@ def missing(client: Any, target: Target) -> list[str]:
     """What `setup` would have to create or start: one line each (read-only)."""
     lines = []
     for name in target.accessories:
-        cname = f"{target.project}-{name}"
+        cname = container_name(target, name)
         c = dh.get_container(client, cname)
         if c is None:
             lines.append(f"{name}: container {cname} does not exist")
