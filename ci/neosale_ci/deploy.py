@@ -130,6 +130,8 @@ class Deployment:
             self.ctx.images.nginx,
             "--postgres-image",
             self.ctx.images.postgres,
+            "--redis-image",
+            self.ctx.images.redis,
             *access_args,
         ]
         if self.app_env is not None:

@@ -51,6 +51,7 @@ def _common() -> argparse.ArgumentParser:
     g.add_argument("--conf-volume", help="docker volume or absolute host dir for the router's conf.d")
     g.add_argument("--state-dir", help="local ledger directory (default: a volume on the docker host)")
     g.add_argument("--postgres-image")
+    g.add_argument("--redis-image")
     g.add_argument("--database-url")
     g.add_argument("--migrate-command", help="shell-quoted; default: node dist/migrate.js")
     g.add_argument(
@@ -104,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("backup_id")
     rs.add_argument("--approved-by")
     sub.add_parser("reconcile", parents=[common], help="converge: router up and healthy, leftovers removed")
+    sub.add_parser("setup", parents=[common], help="PostgreSQL and Redis on the target, created when missing")
     return parser
 
 
@@ -127,6 +129,7 @@ _TARGET_OPTIONS = (
     "conf_volume",
     "state_dir",
     "postgres_image",
+    "redis_image",
     "database_url",
     "retain_seconds",
     "health_timeout",
@@ -251,6 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return dep.restore(args.backup_id, args.approved_by)
         if args.command == "reconcile":
             return dep.reconcile_command()
+        if args.command == "setup":
+            return dep.setup()
         if args.command == "status":
             st = dep.status()
             if args.json:

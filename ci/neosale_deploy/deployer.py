@@ -19,10 +19,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any, TextIO
-from urllib.parse import unquote, urlsplit
 
+from neosale_deploy import accessories, probe
 from neosale_deploy import dockerhost as dh
-from neosale_deploy import probe
 from neosale_deploy.errors import DeployError, LedgerError, UsageError
 from neosale_deploy.fingerprint import env_fingerprint
 from neosale_deploy.model import (
@@ -287,6 +286,8 @@ class Deployer:
         self.ledger.entries()  # a corrupted ledger stops us before anything changes
         if production:
             self._pg_env()  # so does a missing or malformed database URL
+        for line in accessories.missing(self.client, self.target):
+            self.say(f"warning: accessory {line}; the apps may not reach it (`setup` creates it)")
         run = Run(
             self,
             "deploy",
@@ -690,27 +691,7 @@ class Deployer:
     # ---- database backup / restore --------------------------------------------
 
     def _pg_env(self) -> tuple[dict[str, str], str]:
-        url = self.target.database_url or self.target.roles["backend"].env.get("DATABASE_URL", "")
-        if not url:
-            raise UsageError(
-                "--production needs the database: set database_url in the target config "
-                "(or DATABASE_URL in [roles.backend.env]); expected postgres://USER:PASS@HOST:PORT/DB"
-            )
-        u = urlsplit(url)
-        if u.scheme not in ("postgres", "postgresql") or not u.hostname or not u.path.strip("/"):
-            raise UsageError(
-                f"database_url {u.scheme}://{u.hostname}{u.path} is not usable: expected postgres://USER:PASS@HOST:PORT/DB"
-            )
-        # Credentials travel as PG* variables, never on a command line; query
-        # parameters (Prisma's ?schema=) are not libpq's and are dropped.
-        env = {
-            "PGHOST": u.hostname,
-            "PGPORT": str(u.port or 5432),
-            "PGUSER": unquote(u.username or "postgres"),
-            "PGPASSWORD": unquote(u.password or ""),
-            "PGDATABASE": u.path.strip("/"),
-        }
-        return env, f"{u.hostname}:{u.port or 5432}/{env['PGDATABASE']}"
+        return accessories.pg_env(self.target, "--production")
 
     def _backup(self, deploy_id: str) -> Record:
         t = self.target
@@ -786,6 +767,24 @@ class Deployer:
                 routing = self.reconcile(run)
                 ph["detail"] = f"live={routing.live or 'none'}"
             run.finish("success", f"live={routing.live or 'none'}")
+            return 0
+
+        return self._locked(run, body)
+
+    def setup(self) -> int:
+        """The target's accessories (PostgreSQL, Redis) running and healthy; idempotent."""
+        wanted = accessories.wanted(self.target)  # bad credentials stop us before anything changes
+        self.ledger.entries()
+        run = Run(self, "setup")
+
+        def body() -> int:
+            dh.ensure_network(self.client, self.target)
+            done = []
+            for acc in wanted:
+                with run.phase(acc.name) as ph:
+                    ph["detail"] = accessories.ensure(self.client, self.target, acc, self.say)
+                    done.append(ph["detail"])
+            run.finish("success", "; ".join(done) or "the target has no accessories")
             return 0
 
         return self._locked(run, body)
