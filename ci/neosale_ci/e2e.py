@@ -154,28 +154,11 @@ async def run_e2e(
     """Run the journeys against base_url, or against `target` (a stack's
     router, bound as STACK_HOST) when base_url is empty; `revision` names the
     commit under test in the report."""
-    if base_url:
-        url = check_url(STAGE, "base_url", base_url)
-    elif target is not None:
-        url = f"http://{STACK_HOST}:{ROUTER_PORT}"
-    else:
-        raise StageError(STAGE, "neither a base_url nor a stack to run against")
     if not await ctx.source.glob("e2e/playwright.config.ts"):
         raise StageError(STAGE, "e2e/playwright.config.ts is missing from the source directory")
-    ctr = playwright(ctx)
+    ctr, url = _aim(playwright(ctx), base_url, target)
     start = time.monotonic()
-    if base_url:
-        ctr, url = reach(ctr, url)  # a stack on this machine's loopback
-    elif target is not None:
-        ctr = ctr.with_service_binding(STACK_HOST, target)
-    done = await (
-        ctr.with_env_variable("BASE_URL", url)
-        # A journey run is an observation of a live system: never a cache hit.
-        .with_env_variable("NEOSALE_E2E_RUN", str(time.time_ns()))
-        .with_directory(REPORTS, dag.directory())
-        .with_exec(["node_modules/.bin/playwright", "test"], expect=dagger.ReturnType.ANY)
-        .sync()
-    )
+    done = await _journeys(ctr, url)
     code = await done.exit_code()
     output = "\n".join(p.strip() for p in (await done.stdout(), await done.stderr()) if p.strip())
     # Synced: the caller may stop the stack before reading the reports.
@@ -183,9 +166,8 @@ async def run_e2e(
     summary = JunitSummary(0, [])
     if await report.glob("junit.xml"):
         summary = summarize_junit(await report.file("junit.xml").contents())
-    passed = code == 0 and summary.tests > 0 and not summary.failed
     return EndToEndRun(
-        passed=passed,
+        passed=code == 0 and summary.tests > 0 and not summary.failed,
         base_url=url,
         tests=summary.tests,
         failed=summary.failed,
@@ -193,6 +175,27 @@ async def run_e2e(
         report=report,
         seconds=time.monotonic() - start,
         revision=revision,
+    )
+
+
+def _aim(ctr: dagger.Container, base_url: str, target: dagger.Service | None) -> tuple[dagger.Container, str]:
+    """The browser's container and the URL it opens: base_url, else the stack bound as STACK_HOST."""
+    if base_url:
+        return reach(ctr, check_url(STAGE, "base_url", base_url))  # also a stack on this machine's loopback
+    if target is not None:
+        return ctr.with_service_binding(STACK_HOST, target), f"http://{STACK_HOST}:{ROUTER_PORT}"
+    raise StageError(STAGE, "neither a base_url nor a stack to run against")
+
+
+async def _journeys(ctr: dagger.Container, url: str) -> dagger.Container:
+    """Playwright's run against `url`, synced whatever its exit code."""
+    return await (
+        ctr.with_env_variable("BASE_URL", url)
+        # A journey run is an observation of a live system: never a cache hit.
+        .with_env_variable("NEOSALE_E2E_RUN", str(time.time_ns()))
+        .with_directory(REPORTS, dag.directory())
+        .with_exec(["node_modules/.bin/playwright", "test"], expect=dagger.ReturnType.ANY)
+        .sync()
     )
 
 

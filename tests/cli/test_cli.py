@@ -148,3 +148,14 @@ def test_an_enum_argument_outside_its_values_is_refused_by_the_cli(
     assert done.returncode != 0
     error = next(line for line in done.stderr.splitlines() if line.startswith("Error:"))
     assert named in error, done.stderr
+
+
+def test_every_function_parses_in_the_cli(dagger: Dagger) -> None:
+    # An argument named like one of the CLI's own flags (--json, --output)
+    # makes `dagger call FN` refuse every call of that function.
+    refused = {}
+    for fn in sorted(module_functions()):
+        done = dagger("call", fn, "--help")
+        if done.returncode != 0:
+            refused[fn] = done.stderr.strip().splitlines()[-2:]
+    assert refused == {}
