@@ -14,6 +14,8 @@ from .build import BuildInfo
 from .context import App, Context
 from .deploy import Deployment, digest_args
 from .e2e import EndToEndRun, run_e2e, run_e2e_on_stack
+from .errors import StageError
+from .hostnet import check_url
 from .publish import PublishedImage
 from .smoke import run_smoke
 from .stages import Stages, Stopped
@@ -27,6 +29,19 @@ class Delivery:
     e2e: bool = False
     staging: Deployment | None = None
     staging_url: str = ""
+
+
+def plan_delivery(
+    *, end_to_end: bool, staging: Deployment | None, staging_url: str, registry: str
+) -> Delivery | None:
+    """What runs after publish, checked before any stage runs: a bad combination wastes no build."""
+    if staging is None:
+        return Delivery(e2e=True) if end_to_end else None
+    if not registry:
+        raise StageError(
+            "run", "--staging needs --registry: the staging host pulls the published digests from it"
+        )
+    return Delivery(staging=staging, staging_url=check_url("run", "staging_url", staging_url))
 
 
 async def deliver(

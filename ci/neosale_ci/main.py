@@ -20,12 +20,10 @@ from . import stack as stack_stage
 from .approval import check_approval
 from .args import AppEnvArg, DigestArg, EnvironmentArg, RefArg, ShaArg, TargetArg
 from .context import APPS, SOURCE_IGNORE, Context, Images
-from .delivery import Delivery
+from .delivery import plan_delivery
 from .deploy import Deployment, DockerAccess, Environment, digest_args
 from .e2e import EndToEndRun
-from .errors import StageError
 from .gate import Severity
-from .hostnet import check_url
 from .pipeline import PipelineRun, run_pipeline
 from .publish import publish
 from .scan import ReportFormat, Scan, TrivyScan
@@ -258,15 +256,8 @@ class Neosale:
         target: dagger.File | None = None,
         app_env: dagger.Secret | None = None,
     ) -> Deployment:
-        access = DockerAccess(
-            self.docker_socket,
-            self.docker_host,
-            self.ssh_key,
-            self.ssh_known_hosts,
-            self.tls_ca,
-            self.tls_cert,
-            self.tls_key,
-        )
+        a = (self.docker_socket, self.docker_host, self.ssh_key, self.ssh_known_hosts)
+        access = DockerAccess(*a, self.tls_ca, self.tls_cert, self.tls_key)
         return Deployment(self.ctx(), access, environment, target, app_env)
 
     @function(cache="never")
@@ -386,27 +377,13 @@ class Neosale:
             trivy_db=self.trivy_db,
             severity=severity,
             base_migrations=base_migrations,
-            delivery=self._delivery(end_to_end, staging, staging_url, registry, staging_target, app_env),
+            delivery=plan_delivery(
+                end_to_end=end_to_end,
+                staging=self._deployment(Environment.staging, staging_target, app_env) if staging else None,
+                staging_url=staging_url,
+                registry=registry,
+            ),
         )
-
-    def _delivery(
-        self,
-        end_to_end: bool,
-        staging: bool,
-        staging_url: str,
-        registry: str,
-        target: dagger.File | None,
-        app_env: dagger.Secret | None,
-    ) -> Delivery | None:
-        """Checked before any stage runs: a bad combination wastes no build."""
-        if not staging:
-            return Delivery(e2e=True) if end_to_end else None
-        if not registry:
-            raise StageError(
-                "run", "--staging needs --registry: the staging host pulls the published digests from it"
-            )
-        url = check_url("run", "staging_url", staging_url)
-        return Delivery(staging=self._deployment(Environment.staging, target, app_env), staging_url=url)
 
 
 __all__ = ["EndToEndRun", "Neosale", "ReportFormat", "SmokeRun", "TrivyScan"]
