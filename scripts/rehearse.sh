@@ -54,7 +54,9 @@ act_sh="$root/scripts/act.sh"
 bash "$act_sh" --actions >/dev/null
 
 out="${NEOSALE_REHEARSAL_OUT:-$root/reports/rehearsal/$name}"
-rm -rf "$out"
+mkdir -p "$out"
+# Only what an earlier rehearsal wrote there goes: the folder may hold more.
+rm -rf "${out:?}"/{act.jsonl,event.json,rehearsal.json,artifacts,artifact-server,failed-job-reports}
 mkdir -p "$out/artifacts"
 out="$(cd "$out" && pwd)"
 # The checkout act copies from, and act's own folder (each job's workspace).
