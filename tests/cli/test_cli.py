@@ -150,12 +150,18 @@ def test_an_enum_argument_outside_its_values_is_refused_by_the_cli(
     assert named in error, done.stderr
 
 
-def test_every_function_parses_in_the_cli(dagger: Dagger) -> None:
-    # An argument named like one of the CLI's own flags (--json, --output)
-    # makes `dagger call FN` refuse every call of that function.
-    refused = {}
-    for fn in sorted(module_functions()):
-        done = dagger("call", fn, "--help")
-        if done.returncode != 0:
-            refused[fn] = done.stderr.strip().splitlines()[-2:]
-    assert refused == {}
+def test_no_function_argument_shadows_a_flag_of_dagger_call(dagger: Dagger) -> None:
+    # A function argument named like one of the CLI's own flags (--json,
+    # --output) makes `dagger call FN` refuse every call of that function.
+    help_text = dagger("call", "--help").stdout
+    own = help_text[help_text.index("OPTIONS") :]
+    cli_flags = set(re.findall(r"^\s+(?:-\w, )?--([a-z][a-z0-9-]*)", own, re.M))
+    assert {"json", "output", "mod"} <= cli_flags, own
+    clashes = {
+        f"{fn.replace('_', '-')} --{arg.replace('_', '-')}"
+        for fn, member in inspect.getmembers(Neosale)
+        if hasattr(member, "__dagger_function__")
+        for arg in inspect.signature(member).parameters
+        if arg.replace("_", "-") in cli_flags
+    }
+    assert clashes == set()
