@@ -183,12 +183,12 @@ def test_production_is_smoke_tested_after_promote_and_rolled_back_when_it_fails(
     assert rollback["if"] == f"failure() && steps.{smoke['id']}.outcome == 'failure'"
     assert is_dagger_action(rollback)
     args = _args(rollback)
-    assert args.endswith("rollback --environment production --approved-by ${{ steps.approval.outputs.by }}")
+    assert "rollback --environment production --approved-by ${{ steps.approval.outputs.by }}" in args
     assert "--docker-host env://DEPLOY_DOCKER_HOST" in args
-    assert rollback["env"] == {
-        k: f"${{{{ secrets.{k} }}}}"
-        for k in ("DEPLOY_DOCKER_HOST", "DEPLOY_SSH_KEY", "DEPLOY_SSH_KNOWN_HOSTS")
-    }
+    # a release whose colour is gone is redeployed: it needs the app's env, as the promote did
+    assert args.endswith("--app-env env://APP_ENV")
+    secrets = ("DEPLOY_DOCKER_HOST", "DEPLOY_SSH_KEY", "DEPLOY_SSH_KNOWN_HOSTS", "APP_ENV")
+    assert rollback["env"] == {k: f"${{{{ secrets.{k} }}}}" for k in secrets}
 
 
 # --- the rollback workflow -------------------------------------------------------
