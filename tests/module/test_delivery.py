@@ -5,6 +5,7 @@ reaching dockerd through its socket and the router through a host tunnel."""
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,27 @@ async def test_staging_deploy_status_and_rollback(neosale: Neosale, target: Env)
     out = await mod.rollback(Environment.staging, approved_by="oncall", target=cfg)
     assert live_versions(target.live_url) == {"v1"}
     assert "rollback" in out
+
+
+async def test_rollback_of_a_removed_colour_takes_app_env(neosale: Neosale, target: Env) -> None:
+    mod, cfg = on_local_docker(neosale), target_file(target)
+    v1, v2, value = target.images["v1"], target.images["v2"], secrets.token_hex(8)
+    app_env = dag.set_secret(f"app-env-{value}", f"backend:DATABASE_URL=postgres://u:{value}@db/neosale\n")
+    await mod.deploy_staging(v1, v1, revision("v1"), target=cfg, app_env=app_env)
+    await mod.deploy_staging(v2, v2, revision("v2"), target=cfg, app_env=app_env)
+    out = target.cli("reconcile", "--retain-seconds", "0")  # v1's colour is past its retain period
+    assert out.returncode == 0, out.stdout + out.stderr
+
+    with pytest.raises(StageError) as err:
+        await mod.rollback("staging", target=cfg)
+    assert "backend:DATABASE_URL" in err.value.message
+    assert value not in err.value.message
+    assert live_versions(target.live_url) == {"v2"}
+
+    out_text = await mod.rollback("staging", target=cfg, app_env=app_env)
+    assert "redeploying" in out_text
+    assert value not in out_text
+    assert live_versions(target.live_url) == {"v1"}
 
 
 async def test_deploy_refuses_images_of_another_commit(
