@@ -14,7 +14,7 @@ import shlex
 import socket
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
@@ -577,7 +577,7 @@ class Deployer:
         if not any(c.label(LABEL_ROLE) in (*ROLES, "router") for c in project):
             raise DeployError(f"{self.target.project} has no live colour to roll back from; deploy first")
 
-    def _warm_previous(self, routing: Routing | None, entries: list[Record]) -> str | None:
+    def _warm_previous(self, routing: Routing | None, entries: Callable[[], list[Record]]) -> str | None:
         """The idle colour when it runs a completed release, is healthy on preview and can
         take traffic at once; a colour whose deploy never completed is never made live."""
         if routing is None or routing.live is None:
@@ -585,9 +585,10 @@ class Deployer:
         prev = other_colour(routing.live)
         if routing.preview != prev or not self.colour_running(prev):
             return None
-        if self._release(prev, entries) is not Release.COMPLETED:
+        if not self.healthy(Side.PREVIEW)[0]:
             return None
-        return prev if self.healthy(Side.PREVIEW)[0] else None
+        # The ledger last: its read overlaps the probes above.
+        return prev if self._release(prev, entries()) is Release.COMPLETED else None
 
     def _release(self, colour: str, entries: list[Record], holder: str | None = None) -> Release:
         return release_state(entries, self.colour_deploy_id(colour), self.colour_digests(colour), holder)
@@ -596,8 +597,8 @@ class Deployer:
         t = self.target
         # The router's own answer is one HTTP request; its file needs two API calls.
         routing = self.router.marker()
+        prev = self._warm_previous(routing, pending.result)
         entries = pending.result()  # a corrupted ledger stops us here, before any switch
-        prev = self._warm_previous(routing, entries)
         if routing is None or prev is None:
             if (
                 routing is not None
@@ -610,7 +611,7 @@ class Deployer:
             with run.phase("reconcile") as ph:
                 routing = self.reconcile(run)
                 ph["detail"] = f"live={routing.live or 'none'}"
-            prev = self._warm_previous(routing, entries)
+            prev = self._warm_previous(routing, lambda: entries)
         live = routing.live
         if live is None:
             raise DeployError(f"{t.project} has no live colour to roll back from; deploy first")

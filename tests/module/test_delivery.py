@@ -68,12 +68,12 @@ async def test_rollback_of_a_removed_colour_takes_app_env(neosale: Neosale, targ
     assert out.returncode == 0, out.stdout + out.stderr
 
     with pytest.raises(StageError) as err:
-        await mod.rollback("staging", target=cfg)
+        await mod.rollback(Environment.staging, target=cfg)
     assert "backend:DATABASE_URL" in err.value.message
     assert value not in err.value.message
     assert live_versions(target.live_url) == {"v2"}
 
-    out_text = await mod.rollback("staging", target=cfg, app_env=app_env)
+    out_text = await mod.rollback(Environment.staging, target=cfg, app_env=app_env)
     assert "redeploying" in out_text
     assert value not in out_text
     assert live_versions(target.live_url) == {"v1"}
