@@ -21,7 +21,8 @@ from typing import Any
 from neosale_deploy.deployer import Deployer
 from neosale_deploy.envfile import Assignment, parse_assignment, parse_env_file
 from neosale_deploy.errors import DeployError, UsageError
-from neosale_deploy.model import ROLES, Target, load_target
+from neosale_deploy.model import Target, load_target
+from neosale_deploy.record import LedgerRecord, digests_of
 from neosale_deploy.reference import ImageRef
 from neosale_deploy.releases import Release
 
@@ -167,7 +168,7 @@ def _target(args: argparse.Namespace) -> Target:
     return target
 
 
-def _print_history(entries: list[dict[str, Any]]) -> None:
+def _print_history(entries: list[LedgerRecord]) -> None:
     for e in entries:
         phases = " ".join(
             f"{p['name']}:{p.get('seconds', '?')}s{'' if p.get('ok') else '!'}" for p in e.get("phases", [])
@@ -176,9 +177,9 @@ def _print_history(entries: list[dict[str, Any]]) -> None:
             f"{e['id']}  {e.get('kind', '?'):9} {e.get('result', '?'):12} colour={e.get('colour') or '-'} "
             f"approved_by={e.get('approved_by') or '-'}"
         )
-        for role in ROLES:
-            if e.get(role):
-                print(f"    {role:8} {e[role]}")
+        for role, ref in digests_of(e).items():
+            if ref:
+                print(f"    {role:8} {ref}")
         if e.get("backup"):
             print(f"    backup   {e['backup'].get('id')} {e['backup'].get('bytes', '')}")
         if e.get("reason"):

@@ -13,7 +13,6 @@ import struct
 import subprocess
 import tarfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +25,7 @@ import docker.utils.socket  # type: ignore[import-untyped]
 import requests.exceptions
 from docker.transport import sshconn  # type: ignore[import-untyped]
 
+from neosale_deploy.colours import Info, info_from_row
 from neosale_deploy.errors import DeployError, UsageError
 from neosale_deploy.model import LABEL_PROJECT, Target
 from neosale_deploy.reference import ImageRef
@@ -328,43 +328,9 @@ class _SSHAdapter(sshconn.SSHHTTPAdapter):  # type: ignore[misc]
         super().close()
 
 
-@dataclass(frozen=True)
-class Info:
-    """A container as the list endpoint reports it: one API call for all of them."""
-
-    id: str
-    name: str
-    labels: dict[str, str]
-    state: str
-    health: str | None
-
-    def label(self, key: str) -> str:
-        return self.labels.get(key, "")
-
-
-def _health_from_status(status: str) -> str | None:
-    for marker, value in (
-        ("(unhealthy)", "unhealthy"),
-        ("(healthy)", "healthy"),
-        ("(health: starting)", "starting"),
-    ):
-        if marker in status:
-            return value
-    return None
-
-
 def list_project(client: Any, target: Target) -> list[Info]:
     rows = client.api.containers(all=True, filters={"label": [f"{LABEL_PROJECT}={target.project}"]})
-    return [
-        Info(
-            id=str(r["Id"]),
-            name=str((r.get("Names") or ["/?"])[0]).lstrip("/"),
-            labels={str(k): str(v) for k, v in (r.get("Labels") or {}).items()},
-            state=str(r.get("State", "unknown")),
-            health=_health_from_status(str(r.get("Status", ""))),
-        )
-        for r in rows
-    ]
+    return [info_from_row(r) for r in rows]
 
 
 def remove_id(client: Any, info: Info, stop_timeout: int | None = None) -> None:
@@ -498,10 +464,10 @@ def exec_sh(container: Container, script: str, timeout: float = 60.0) -> tuple[i
     info = api.exec_inspect(exec_id)
     if info["Running"]:
         raise DeployError(f"`sh -c` in {container.id} did not finish within {timeout:.0f}s")
-    return int(info["ExitCode"]), _demux(bytes(data)).decode(errors="replace").strip()
+    return int(info["ExitCode"]), demux(bytes(data)).decode(errors="replace").strip()
 
 
-def _demux(stream: bytes) -> bytes:
+def demux(stream: bytes) -> bytes:
     """stdout and stderr of a non-TTY attach: frames of an 8-byte header and a payload."""
     out, i = bytearray(), 0
     while i + 8 <= len(stream):

@@ -6,6 +6,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,7 +15,16 @@ from neosale_deploy.errors import UsageError
 from neosale_deploy.reference import parse_reference
 
 COLOURS = ("blue", "green")
-ROLES = ("backend", "frontend")
+
+
+class App(StrEnum):
+    """The applications a colour runs, one container each."""
+
+    BACKEND = "backend"
+    FRONTEND = "frontend"
+
+
+ROLES: tuple[App, ...] = tuple(App)
 # One-off containers (never part of a colour): reconcile removes leftovers.
 ONE_OFF_ROLES = ("migrate", "backup", "restore")
 
@@ -55,8 +65,8 @@ class RoleSpec:
 
 def _default_roles() -> dict[str, RoleSpec]:
     return {
-        "backend": RoleSpec("backend", 4000, "/health", "/ready", "/version"),
-        "frontend": RoleSpec("frontend", 3000, "/api/health", tmpfs=("/tmp", "/app/.next/cache")),  # noqa: S108
+        App.BACKEND: RoleSpec(App.BACKEND, 4000, "/health", "/ready", "/version"),
+        App.FRONTEND: RoleSpec(App.FRONTEND, 3000, "/api/health", tmpfs=("/tmp", "/app/.next/cache")),  # noqa: S108
     }
 
 

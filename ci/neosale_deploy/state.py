@@ -14,27 +14,19 @@ import json
 import os
 import socket
 import time
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from neosale_deploy import dockerhost as dh
 from neosale_deploy.errors import DeployError, LedgerError, LockHeldError
 from neosale_deploy.fingerprint import new_key
 from neosale_deploy.model import LABEL_LOCK, LABEL_PROJECT, LABEL_ROLE, Target
+from neosale_deploy.record import LedgerRecord, merge, now_iso, parse_iso
 
 LEDGER = "ledger.jsonl"
 # The target's key for env fingerprints (see fingerprint.py): readable only where the ledger is.
 KEY = "fingerprint.key"
 STATE_DIR = "/state"
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def parse_iso(value: str) -> float:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
 class Store(Protocol):
@@ -171,8 +163,8 @@ class Ledger:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def lines(self) -> list[dict[str, Any]]:
-        out = []
+    def lines(self) -> list[LedgerRecord]:
+        out: list[LedgerRecord] = []
         for n, line in enumerate(self.store.read().splitlines(), start=1):
             if not line.strip():
                 continue
@@ -188,17 +180,14 @@ class Ledger:
                     f"ledger {self.store.where} line {n} is not a deploy record: {line[:120]!r}; "
                     'expected a JSON object with a string "id"'
                 )
-            out.append(rec)
+            out.append(cast(LedgerRecord, rec))
         return out
 
-    def entries(self) -> list[dict[str, Any]]:
+    def entries(self) -> list[LedgerRecord]:
         """Records merged by id (latest snapshot), in the order they started."""
-        merged: dict[str, dict[str, Any]] = {}
-        for rec in self.lines():
-            merged[rec["id"]] = rec
-        return list(merged.values())
+        return merge(self.lines())
 
-    def write(self, record: dict[str, Any]) -> None:
+    def write(self, record: LedgerRecord) -> None:
         self.store.append(json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n")
 
     def hold(self, held: bool) -> None:

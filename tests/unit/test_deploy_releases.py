@@ -3,9 +3,10 @@ target or shows as LIVE; missing app env is named without values."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from neosale_deploy.cli import _colour_mark
+from neosale_deploy.record import LedgerRecord
 from neosale_deploy.releases import (
     Release,
     env_names,
@@ -20,12 +21,15 @@ V2 = {"backend": "reg/app@sha256:" + "2" * 64, "frontend": "reg/web@sha256:" + "
 PHASES = ["lock", "reconcile", "images", "migrate", "start-idle", "health", "smoke", "switch", "verify"]
 
 
-def rec(rid: str, digests: dict[str, str], result: str, upto: str = "verify", **extra: Any) -> dict[str, Any]:
+def rec(rid: str, digests: dict[str, str], result: str, upto: str = "verify", **extra: Any) -> LedgerRecord:
     phases = [{"name": p, "ok": True} for p in PHASES[: PHASES.index(upto) + 1]]
     done = (
         {"colour_deploy_id": rid, "finished": f"2026-01-01T00:00:{rid[-2:]}Z"} if result == "success" else {}
     )
-    return {"id": rid, "kind": "deploy", "result": result, "phases": phases, **digests, **done, **extra}
+    return cast(
+        LedgerRecord,
+        {"id": rid, "kind": "deploy", "result": result, "phases": phases, **digests, **done, **extra},
+    )
 
 
 LEDGER = [
