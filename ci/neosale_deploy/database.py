@@ -72,7 +72,7 @@ class OneOffs:
             command=argv[1:],
             name=f"{t.project}-{role}-{deploy_id}",
             labels={LABEL_PROJECT: t.project, LABEL_ROLE: role, LABEL_DEPLOY_ID: deploy_id},
-            network=t.network_name,
+            network=t.names.network,
             **kwargs,
         )
         try:
@@ -104,10 +104,10 @@ class OneOffs:
         t = self.target
         db = database(t)
         dh.ensure_image(self.client, t.postgres_image, "postgres image")
-        dh.ensure_volume(self.client, t, t.backup_volume_name)
+        dh.ensure_volume(self.client, t, t.names.backup_volume)
         backup_id = f"{t.project}-{deploy_id}"
         argv = ["sh", "-c", _BACKUP_SCRIPT, "backup", f"/backups/{backup_id}.dump"]
-        volumes = {t.backup_volume_name: {"bind": "/backups", "mode": "rw"}}
+        volumes = {t.names.backup_volume: {"bind": "/backups", "mode": "rw"}}
         code, logs = self.run(
             t.postgres_image, "backup", deploy_id, argv, environment=db.env, volumes=volumes
         )
@@ -116,7 +116,7 @@ class OneOffs:
         size = logs.split()[-1] if logs else "0"
         return {
             "id": backup_id,
-            "file": f"{t.backup_volume_name}:{backup_id}.dump",
+            "file": f"{t.names.backup_volume}:{backup_id}.dump",
             "bytes": int(size),
             "database": db.where,
         }
@@ -126,7 +126,7 @@ class OneOffs:
         t = self.target
         argv = ["pg_restore", "--clean", "--if-exists", "--no-owner", "-d", db.env["PGDATABASE"]]
         argv.append(f"/backups/{backup_id}.dump")
-        volumes = {t.backup_volume_name: {"bind": "/backups", "mode": "ro"}}
+        volumes = {t.names.backup_volume: {"bind": "/backups", "mode": "ro"}}
         code, logs = self.run(t.postgres_image, "restore", run_id, argv, environment=db.env, volumes=volumes)
         if code != 0:
             raise DeployError(f"pg_restore of {backup_id} into {db.where} exited {code}: {logs}")

@@ -478,7 +478,7 @@ def demux(stream: bytes) -> bytes:
 
 
 def ensure_network(client: Any, target: Target) -> None:
-    name = target.network_name
+    name = target.names.network
     if client.networks.list(names=[name]):
         return
     try:

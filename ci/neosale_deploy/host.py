@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from neosale_deploy import dockerhost as dh
@@ -64,14 +65,14 @@ class Host(Protocol):
         ...
 
 
+@dataclass
 class DockerHost:
     """`Host` over the Docker Engine API and the nginx router."""
 
-    def __init__(self, client: Any, target: Target, router: Router) -> None:
-        self.client = client
-        self.target = target
-        self.router = router
-        self._snapshot: Colours | None = None
+    client: Any
+    target: Target
+    router: Router
+    _snapshot: Colours | None = field(default=None, init=False)
 
     def colours(self) -> Colours:
         # One list call serves every question until refresh(): over a loaded

@@ -84,12 +84,12 @@ def idle_removals(
     return out
 
 
+@dataclass(frozen=True)
 class Reconciler:
-    def __init__(self, host: Host, ledger: Ledger, target: Target, log: Log) -> None:
-        self.host = host
-        self.ledger = ledger
-        self.target = target
-        self.log = log
+    host: Host
+    ledger: Ledger
+    target: Target
+    log: Log
 
     def __call__(self, run_id: str) -> Routing:
         """Converge; returns the routing now in force."""
@@ -138,7 +138,7 @@ class Reconciler:
     def _routing(self) -> Routing:
         routing = self.host.routing()
         if routing is None:
-            raise DeployError(f"router {self.target.router_name} has no readable upstream.conf")
+            raise DeployError(f"router {self.target.names.router} has no readable upstream.conf")
         if routing.drift:
             self.log(f"{routing.drift}; live traffic is on {routing.live or 'none'}, which stays live")
         return routing

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from neosale_deploy import dockerhost as dh
@@ -43,12 +44,12 @@ def revision_problem(role: str, image: ImageRef, labels: Mapping[str, str], sha:
     )
 
 
+@dataclass(frozen=True)
 class RollOut:
-    def __init__(self, client: Any, target: Target, host: Host, log: Log) -> None:
-        self.client = client
-        self.target = target
-        self.host = host
-        self.log = log
+    client: Any
+    target: Target
+    host: Host
+    log: Log
 
     def pull(self, images: Images, expect_revision: str | None) -> str:
         """The images on the host by digest (and from the approved commit, when one is named)."""
@@ -70,7 +71,7 @@ class RollOut:
                 detach=True,
                 environment=app_env(t, role, colour),
                 labels=app_labels(t, colour, role, images[role], deploy_id, envs[role]),
-                network=t.network_name,
+                network=t.names.network,
                 restart_policy={"Name": "unless-stopped"},
                 **hardening(t.roles[role]),
             )

@@ -111,4 +111,4 @@ def _acquire(dep: Context, lock: DeployLock, run: Run) -> None:
     dep.ledger.hold(True)
     seconds = round(time.monotonic() - start, 3)
     run.rec["phases"].append({"name": Phase.LOCK, "started": started, "ok": True, "seconds": seconds})
-    dep.say(f"phase {Phase.LOCK}: done in {seconds:.2f}s ({dep.target.lock_name})")
+    dep.say(f"phase {Phase.LOCK}: done in {seconds:.2f}s ({dep.target.names.lock})")

@@ -67,7 +67,7 @@ class StatusView:
         }
 
     def _lock(self) -> dict[str, Any] | None:
-        lock = dh.get_container(self.host.client, self.target.lock_name)
+        lock = dh.get_container(self.host.client, self.target.names.lock)
         return None if lock is None else dict(json.loads(dh.label(lock, LABEL_LOCK) or "{}"))
 
     def _colour(
