@@ -20,6 +20,7 @@ from typing import TextIO
 
 from neosale_deploy import dockerhost as dh
 from neosale_deploy.colours import Colours
+from neosale_deploy.connect import connect
 from neosale_deploy.database import OneOffs, database, known_backups
 from neosale_deploy.errors import DeployError, UsageError
 from neosale_deploy.fingerprint import env_fingerprint
@@ -45,7 +46,7 @@ class Deployer:
         self.target = target
         self.out = out or sys.stdout
         self.t0 = time.monotonic()
-        self.client = dh.connect(target)
+        self.client = connect(target)
         self.router = Router(self.client, target, self.say)
         self.host = DockerHost(self.client, target, self.router)
         self.store = open_store(self.client, target)
