@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import re
 
+from neosale_deploy.revision import is_full_sha
+
 from .errors import StageError
 
-_SHA = re.compile(r"^[0-9a-f]{40}$")
 _APPROVER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+ -]{0,99}$")
 
 
 def check_approval(sha: str, approve: str, approved_by: str) -> str:
     """The approver, recorded in the ledger; a StageError when the approval is missing or wrong."""
-    if not _SHA.match(sha):
+    if not is_full_sha(sha):
         raise StageError("promote", f"--sha {sha!r} is not a full 40-hex lowercase git sha")
     if not approve:
         raise StageError(

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import dagger
 from dagger import dag
 
+from neosale_deploy.revision import REVISION_LABEL
+
 from .context import APPS, Context
 from .errors import StageError
 from .tags import Revision
@@ -39,7 +41,7 @@ class BuildInfo:
     def labels(self, app: str) -> dict[str, str]:
         return {
             "org.opencontainers.image.title": f"neosale-{app}",
-            "org.opencontainers.image.revision": self.revision.sha,
+            REVISION_LABEL: self.revision.sha,
             "org.opencontainers.image.created": self.created,
             "org.opencontainers.image.version": self.version,
             "org.opencontainers.image.source": self.source_url,

@@ -24,7 +24,7 @@ from .context import APPS, Context
 from .deploy import Deployment, digest_args
 from .e2e import STACK_HOST, run_e2e
 from .errors import StageError
-from .publish import EMBEDDED_HOST, Destination, Published, Target, embedded_registry, preflight, push
+from .publish import EMBEDDED_HOST, Destination, ImagePush, Published, embedded_registry, preflight, push
 from .report import RunReport, StageResult
 from .scan import ReportFormat, Scan
 from .sdk import function, object_type
@@ -260,7 +260,7 @@ async def publish_stage(
             return
     namespace = registry.rstrip("/") or f"{EMBEDDED_HOST}/neosale"
     dest = Destination(username, password, service)
-    targets = [Target(ctr, f"{namespace}/neosale-{app}", tags) for app, ctr in images.items()]
+    targets = [ImagePush(ctr, f"{namespace}/neosale-{app}", tags) for app, ctr in images.items()]
     try:
         checked = await _timed(report, "publish preflight", partial(preflight, targets, dest))
         for app, target in zip(images, checked or [], strict=False):  # none when the preflight failed

@@ -46,7 +46,7 @@ class Published:
 
 
 @dataclass(frozen=True)
-class Target:
+class ImagePush:
     """One image of a build and where it goes."""
 
     image: dagger.Container
@@ -148,7 +148,7 @@ def parse_repository(repository: str) -> str:
     return m.group("host")
 
 
-def _check_syntax(target: Target, dest: Destination) -> Target:
+def _check_syntax(target: ImagePush, dest: Destination) -> ImagePush:
     host = parse_repository(target.repository)
     try:
         tags = [validate_tag(t) for t in target.tags]
@@ -164,7 +164,7 @@ def _check_syntax(target: Target, dest: Destination) -> Target:
             f"registry user {dest.username!r} was given for {host} without a password: "
             "expected both or neither",
         )
-    return Target(target.image, target.repository, tags)
+    return ImagePush(target.image, target.repository, tags)
 
 
 def _authed(ctr: dagger.Container, repository: str, dest: Destination) -> dagger.Container:
@@ -173,7 +173,7 @@ def _authed(ctr: dagger.Container, repository: str, dest: Destination) -> dagger
     return ctr.with_registry_auth(repository.split("/", 1)[0], dest.username, dest.password)
 
 
-async def _probe(target: Target, dest: Destination) -> str | None:
+async def _probe(target: ImagePush, dest: Destination) -> str | None:
     # A fresh tag each time: the engine caches resolved refs within a session.
     ref = f"{target.repository}:neosale-preflight-{secrets.token_hex(8)}"
     probe = _authed(dag.container(), target.repository, dest).from_(ref, registry_service=dest.service)
@@ -186,12 +186,12 @@ async def _probe(target: Target, dest: Destination) -> str | None:
     return None
 
 
-async def preflight(targets: list[Target], dest: Destination) -> list[Target]:
+async def preflight(targets: list[ImagePush], dest: Destination) -> list[ImagePush]:
     """Every target checked, with its tags validated, or one error naming every problem."""
     checked = [_check_syntax(t, dest) for t in targets]
     problems: dict[str, str] = {}
 
-    async def probe(target: Target) -> None:
+    async def probe(target: ImagePush) -> None:
         problem = await _probe(target, dest)
         if problem is not None:
             problems[target.repository] = problem
@@ -205,7 +205,7 @@ async def preflight(targets: list[Target], dest: Destination) -> list[Target]:
     return checked
 
 
-async def push(target: Target, dest: Destination) -> Published:
+async def push(target: ImagePush, dest: Destination) -> Published:
     """Every tag of a preflighted target; all must name one digest."""
     ctr = _authed(target.image, target.repository, dest)
     digests: set[str] = set()
@@ -229,7 +229,7 @@ async def publish(
 ) -> Published:
     """One image: preflight, then every tag."""
     dest = Destination(username, password)
-    (target,) = await preflight([Target(ctr, repository, tags)], dest)
+    (target,) = await preflight([ImagePush(ctr, repository, tags)], dest)
     return await push(target, dest)
 
 

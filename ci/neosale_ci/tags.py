@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_SHA = re.compile(r"^[0-9a-f]{40}$")
+from neosale_deploy.revision import is_full_sha
+
 _SEMVER = re.compile(r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?$")
 # Docker tag grammar: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
@@ -29,7 +30,7 @@ class Revision:
     ref: str = ""
 
     def __post_init__(self) -> None:
-        if not _SHA.match(self.sha):
+        if not is_full_sha(self.sha):
             raise TagError(f"commit sha {self.sha!r} is not a full 40-hex lowercase git sha")
 
     @property

@@ -21,10 +21,11 @@ from typing import Any
 from neosale_deploy.deployer import Deployer
 from neosale_deploy.envfile import Assignment, parse_assignment, parse_env_file
 from neosale_deploy.errors import DeployError, UsageError
-from neosale_deploy.model import REVISION_LABEL, Target, load_target
+from neosale_deploy.model import Target, load_target
 from neosale_deploy.record import LedgerRecord, digests_of
 from neosale_deploy.reference import ImageRef
 from neosale_deploy.releases import Release
+from neosale_deploy.revision import REVISION_LABEL
 
 
 def _common() -> argparse.ArgumentParser:

@@ -39,8 +39,6 @@ LABEL_DEPLOY_ID = f"{LABEL_PREFIX}.deploy-id"
 # A keyed fingerprint of the role's app env (fingerprint.py), never the env itself.
 LABEL_ENV = f"{LABEL_PREFIX}.env-fingerprint"
 LABEL_LOCK = f"{LABEL_PREFIX}.lock"
-# Set by the pipeline's builds; promote checks it against the approved sha.
-REVISION_LABEL = "org.opencontainers.image.revision"
 
 _PROJECT = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 

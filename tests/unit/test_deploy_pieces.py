@@ -18,7 +18,7 @@ from neosale_deploy.errors import UsageError
 from neosale_deploy.model import LABEL_COLOUR, LABEL_DEPLOY_ID, LABEL_ROLE, App, Target, parse_target
 from neosale_deploy.record import LedgerRecord, Phase, Result, merge
 from neosale_deploy.reference import ImageRef
-from neosale_deploy.rollout import revision_problem
+from neosale_deploy.revision import REVISION_LABEL, is_full_sha, revision_problem
 from neosale_deploy.state import holder_info, holder_is_stale
 
 SHA = "a" * 40
@@ -126,7 +126,10 @@ def test_each_colours_frontend_talks_to_its_own_backend_confined() -> None:
 
 def test_an_image_from_another_commit_is_named_with_what_it_was_built_from() -> None:
     image = ImageRef.parse("reg/app@sha256:" + "1" * 64, "--backend")
-    labels = {"org.opencontainers.image.revision": SHA}
+    assert is_full_sha(SHA)
+    assert not is_full_sha(SHA.upper())
+    assert not is_full_sha(SHA[:7])
+    labels = {REVISION_LABEL: SHA}
     assert revision_problem("backend", image, labels, SHA) is None
     problem = revision_problem("backend", image, {}, SHA) or ""
     assert "was built from commit '(no label)'" in problem
