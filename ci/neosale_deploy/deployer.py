@@ -276,7 +276,8 @@ class Deployer:
             run.finish(Result.FAILED, f"verify of {prev} failed: {exc}; live traffic is back on {live}")
             return 1
         run.finish(Result.SUCCESS, f"live on {prev} again", colour_deploy_id=self.colours.deploy_id(prev))
-        self._reconcile_phase(run)
+        with run.phase(Phase.RECONCILE):
+            self.reconcile(run.id)
         return 0
 
     def _redeploy(self, run: Run, plan: LedgerRecord, idle: str) -> int:

@@ -13,7 +13,7 @@ from typing import Any, Protocol, cast
 from neosale_deploy.errors import LedgerError
 from neosale_deploy.model import Target
 from neosale_deploy.record import Kind, LedgerRecord, Phase, PhaseRecord, Result, new_id, now_iso
-from neosale_deploy.state import DeployLock, Ledger
+from neosale_deploy.state import Ledger
 
 
 class Context(Protocol):
@@ -23,6 +23,14 @@ class Context(Protocol):
     ledger: Ledger
 
     def say(self, msg: str) -> None: ...
+
+
+class Lock(Protocol):
+    """The target's lock (state.DeployLock)."""
+
+    def acquire(self, deploy_id: str, command: str) -> None: ...
+
+    def release(self) -> None: ...
 
 
 class Run:
@@ -81,9 +89,7 @@ class Run:
         self.dep.say(f"{self.rec['kind']} {self.id}: {result}" + (f": {reason}" if reason else ""))
 
 
-def hold_lock(
-    dep: Context, lock: DeployLock, run: Run, body: Callable[[], int], save_first: bool = True
-) -> int:
+def hold_lock(dep: Context, lock: Lock, run: Run, body: Callable[[], int], save_first: bool = True) -> int:
     """`body()` under the target's lock, the ledger read afresh; the run ends failed or
     interrupted (and says so in the ledger) when body raises."""
     _acquire(dep, lock, run)
@@ -102,7 +108,7 @@ def hold_lock(
         lock.release()
 
 
-def _acquire(dep: Context, lock: DeployLock, run: Run) -> None:
+def _acquire(dep: Context, lock: Lock, run: Run) -> None:
     # Not a ledger phase until it succeeds: only the lock holder writes the ledger.
     dep.say(f"phase {Phase.LOCK}: start")
     start, started = time.monotonic(), now_iso()
