@@ -52,7 +52,7 @@ class Deployer:
         self.store = open_store(self.client, target)
         self.ledger = Ledger(self.store)
         self.reconcile = Reconciler(self.host, self.ledger, target, self.say)
-        self.steps = RollOut(self.client, target, self.host, self.say)
+        self.steps = RollOut(self.client, target, self.host)
         self.one_offs = OneOffs(self.client, target)
 
     def say(self, msg: str) -> None:

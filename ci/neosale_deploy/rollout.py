@@ -14,7 +14,7 @@ from neosale_deploy import probe
 from neosale_deploy.appspec import app_env, app_labels, hardening
 from neosale_deploy.colours import Colours
 from neosale_deploy.errors import DeployError, UsageError
-from neosale_deploy.host import Host, Log
+from neosale_deploy.host import Host
 from neosale_deploy.model import ROLES, Target
 from neosale_deploy.probe import Side
 from neosale_deploy.reference import ImageRef
@@ -39,7 +39,6 @@ class RollOut:
     client: Any
     target: Target
     host: Host
-    log: Log
 
     def pull(self, images: Images, expect_revision: str | None) -> str:
         """The images on the host by digest (and from the approved commit, when one is named)."""
