@@ -62,3 +62,51 @@ lifecycle_main() {
 go_refused_module() {
   sed -nE 's/^.*[[:space:]]([a-zA-Z0-9._~/-]+@v[^: ]+): (reading|verifying) .*: (403|404|410)( .*)?$/\1/p' <<<"$1" | head -n 1
 }
+
+# Build a Go command from the module proxy once and print its path:
+#   go_tool_build NAME PKG@VERSION [PATCH]
+# PATCH, a shell function, edits a copy of the module's source (run in its
+# root) before the build: for upstream fixes not yet released. Cached by its
+# inputs, $NEOSALE_CACHE/NAME/<version>-<go version>[-<patch digest>]/bin/NAME:
+# a new Go toolchain or patch builds anew, a second call is a cache hit.
+# Concurrent callers wait on one build. The build's output goes to stderr.
+go_tool_build() {
+  local name="$1" pkg="$2" patch="${3:-}" version="${2##*@}" gover dest bin lock
+  command -v go >/dev/null || PATH="/usr/local/go/bin:$PATH"
+  command -v go >/dev/null || die "go is not on PATH (needed to build $name $version)"
+  gover="$(GOTOOLCHAIN=local go env GOVERSION)"
+  dest="$NEOSALE_CACHE/$name/$version-$gover"
+  [ -z "$patch" ] || dest="$dest-$(declare -f "$patch" | sha256sum | cut -c1-12)"
+  bin="$dest/bin/$name"
+  if [ ! -x "$bin" ]; then
+    mkdir -p "$dest"
+    exec {lock}>"$dest/.lock"
+    flock "$lock"
+    if [ ! -x "$bin" ]; then
+      log "building $pkg with $gover${patch:+ and $patch} ($(go env GOPROXY))"
+      rm -rf "$dest/bin.tmp" "$dest/src"
+      _go_tool_install "$dest" "$pkg" "$patch" \
+        || die "could not build $pkg from the Go module proxy (GOPROXY=$(go env GOPROXY))"
+      mkdir -p "$dest/bin"
+      mv "$dest/bin.tmp/$name" "$bin"
+      rm -rf "$dest/bin.tmp" "$dest/src"
+    fi
+    exec {lock}>&-
+  fi
+  printf '%s\n' "$bin"
+}
+
+# go install PKG@VERSION into $1/bin.tmp; with a patch, from a patched copy
+# of the module (its own go.mod and go.sum) instead.
+_go_tool_install() {
+  local dest="$1" pkg="$2" patch="$3" dir
+  local -x GOTOOLCHAIN=local GOBIN="$dest/bin.tmp" CGO_ENABLED=0
+  if [ -z "$patch" ]; then
+    go install -trimpath -ldflags "-s -w" "$pkg" >&2
+    return
+  fi
+  dir="$(go mod download -json "$pkg" | sed -nE 's/^[[:space:]]*"Dir": "(.*)",?$/\1/p')"
+  [ -d "$dir" ] || return 1
+  cp -r "$dir" "$dest/src" && chmod -R u+w "$dest/src"
+  (cd "$dest/src" && "$patch" && go install -trimpath -ldflags "-s -w" . >&2)
+}

@@ -114,6 +114,8 @@ async def _module_objects() -> dict[str, dict[str, Function]]:
             fns[await fn.name()] = Function(
                 await fn.name(), {a.name: a for a in args}, await _returns(fn.return_type())
             )
+        for f in await obj.fields():  # `dagger call` reads a field as a function without arguments
+            fns[await f.name()] = Function(await f.name(), {}, await _returns(f.type_def()))
         out[name] = fns
     return out
 

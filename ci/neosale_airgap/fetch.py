@@ -20,7 +20,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from neosale_airgap.manifest import Artifact, Step, latest_version
+from neosale_airgap.manifest import Step, latest_version
+from neosale_airgap.planning import Artifact
 
 
 class FetchError(RuntimeError):

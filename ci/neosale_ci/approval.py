@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import re
 
-from neosale_deploy.revision import is_full_sha
-
 from .errors import StageError
+from .tags import is_full_sha
 
 _APPROVER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+ -]{0,99}$")
 

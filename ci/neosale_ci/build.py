@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import dagger
 from dagger import dag
 
-from neosale_deploy.revision import REVISION_LABEL
+from neosale_deploy.model import REVISION_LABEL
 
 from .context import APPS, Context
 from .errors import StageError

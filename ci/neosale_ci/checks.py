@@ -10,6 +10,7 @@ from .build import installed
 from .context import APPS, Context, run_tool
 from .errors import StageError
 from .migrations import Problem, blocking, new_migrations, unexplained_acknowledgements
+from .scan import NO_NETWORK
 
 # Test-only credentials of the throwaway database the integration check
 # starts: it lives as long as the check and only the check can reach it.
@@ -18,8 +19,6 @@ TEST_DB = {
     "POSTGRES_PASSWORD": "neosale-test-only",
     "POSTGRES_DB": "neosale_test",
 }
-
-TRIVY_OFFLINE = ["--skip-version-check", "--disable-telemetry", "--quiet"]
 
 
 async def npm_script(ctx: Context, stage: str, app: str, script: str) -> str:
@@ -72,7 +71,8 @@ async def secret_scan(ctx: Context) -> str:
     args = [
         "trivy",
         "fs",
-        *TRIVY_OFFLINE,
+        *NO_NETWORK,
+        "--quiet",
         "--scanners",
         "secret",
         "--exit-code",
@@ -103,6 +103,20 @@ async def migration_safety(ctx: Context, base: dagger.Directory | None) -> str:
     for f in files:
         work = work.with_file(f, migrations.file(f))
         problems += unexplained_acknowledgements(f, await migrations.file(f).contents())
+    problems += await _squawk(ctx, work, files)
+    if problems:
+        lines = "\n".join(f"  {p}" for p in sorted(problems))
+        raise StageError(
+            "migration safety",
+            f"{len(problems)} change(s) would break the colour still running:\n{lines}\n"
+            "Split the change (expand now, contract in a later release), or acknowledge it in the "
+            "migration: `-- squawk-ignore RULE -- why this is safe`.",
+        )
+    return f"{len(files)} new migration(s) safe for blue-green: {', '.join(new)}"
+
+
+async def _squawk(ctx: Context, work: dagger.Directory, files: list[str]) -> list[Problem]:
+    """squawk's blocking findings on `files` of `work`."""
     # A venv: Debian's python refuses pip installs into the system (PEP 668).
     ctr = (
         ctx.with_ca(dag.container().from_(ctx.images.python))
@@ -119,13 +133,4 @@ async def migration_safety(ctx: Context, base: dagger.Directory | None) -> str:
     code = await ctr.exit_code()
     if code not in (0, 1):  # 1 = findings; anything else is squawk failing
         raise StageError("migration safety", f"squawk exited {code}: {await ctr.stderr()}")
-    problems += blocking(await ctr.stdout())
-    if problems:
-        lines = "\n".join(f"  {p}" for p in sorted(problems))
-        raise StageError(
-            "migration safety",
-            f"{len(problems)} change(s) would break the colour still running:\n{lines}\n"
-            "Split the change (expand now, contract in a later release), or acknowledge it in the "
-            "migration: `-- squawk-ignore RULE -- why this is safe`.",
-        )
-    return f"{len(files)} new migration(s) safe for blue-green: {', '.join(new)}"
+    return blocking(await ctr.stdout())

@@ -4,10 +4,11 @@ object, so they stay plain functions that are easy to read and to test."""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 import dagger
-from dagger import dag
+from dagger import dag, enum_type
 
 from .errors import StageError
 
@@ -33,7 +34,16 @@ SOURCE_IGNORE = [
     "e2e/reports",
 ]
 
-APPS = ("backend", "frontend")
+
+@enum_type
+class App(enum.Enum):
+    """The two NEOSALE apps, each built into its own image."""
+
+    BACKEND = "backend"
+    FRONTEND = "frontend"
+
+
+APPS = tuple(app.value for app in App)
 CA_PATH = "/etc/neosale/ca-bundle.crt"
 
 

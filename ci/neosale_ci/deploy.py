@@ -7,6 +7,7 @@ the credentials and the images into its command line.
 
 from __future__ import annotations
 
+import enum
 import time
 from dataclasses import dataclass
 
@@ -19,8 +20,17 @@ from .context import Context, run_tool
 from .errors import StageError
 from .hostnet import HOST_ALIAS, bind_host_ports
 from .runner import runner
+from .sdk import enum_type
 
-ENVIRONMENTS = ("staging", "production")
+
+@enum_type
+class Environment(enum.Enum):
+    """Where a delivery function deploys; each has its target file deploy/<name>.toml."""
+
+    staging = "staging"
+    production = "production"
+
+
 SOCKET = "/var/run/docker.sock"
 SECRETS = "/run/neosale"
 TARGET = "/work/target.toml"
@@ -95,16 +105,12 @@ class Deployment:
 
     ctx: Context
     access: DockerAccess
-    environment: str
+    environment: Environment
     target: dagger.File | None = None
     app_env: dagger.Secret | None = None
 
     async def run(self, stage: str, command: str, *args: str) -> str:
         """`python -m neosale_deploy COMMAND` in the runner; its output, or a StageError with it."""
-        if self.environment not in ENVIRONMENTS:
-            raise StageError(
-                stage, f"environment {self.environment!r} is not known: expected {' or '.join(ENVIRONMENTS)}"
-            )
         self.access.check(stage)
         target_file, origin = await self._target_file(stage)
         try:
@@ -124,6 +130,8 @@ class Deployment:
             self.ctx.images.nginx,
             "--postgres-image",
             self.ctx.images.postgres,
+            "--redis-image",
+            self.ctx.images.redis,
             *access_args,
         ]
         if self.app_env is not None:
@@ -137,10 +145,10 @@ class Deployment:
     async def _target_file(self, stage: str) -> tuple[dagger.File, str]:
         if self.target is not None:
             return self.target, "--target"
-        path = f"deploy/{self.environment}.toml"
+        path = f"deploy/{self.environment.value}.toml"
         if not await self.ctx.source.glob(path):
             raise StageError(
-                stage, f"{path} is missing from the source: expected the {self.environment} target"
+                stage, f"{path} is missing from the source: expected the {self.environment.value} target"
             )
         return self.ctx.source.file(path), path
 

@@ -3,7 +3,9 @@
 A failing journey is a result, not an exception: `run_e2e` returns an
 EndToEndRun holding the JUnit report, the HTML report and the failures'
 test-results (traces, screenshots), and its `verdict` fails naming the
-journeys that broke, the way PipelineRun does for the pipeline.
+journeys that broke, the way PipelineRun does for the pipeline. Its reports
+carry the same report.json and summary.md as a pipeline run's, so CI gates on
+the exported report of the one run (scripts/verdict.sh), never on a rerun.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from typing import Annotated
 import dagger
 from dagger import Doc, dag
 
+from .build import BuildInfo
 from .context import Context
 from .errors import StageError
 from .hostnet import check_url, reach
+from .report import RunReport, StageResult, Status
 from .sdk import function, object_type
 from .stack import ROUTER_PORT
+from .stack import stack as build_stack
 
 STAGE = "e2e"
 WORKDIR = "/e2e"
@@ -73,12 +78,24 @@ class EndToEndRun:
     failed: list[str]
     output: Annotated[str, Doc("Playwright's console output (tail)")]
     report: dagger.Directory
+    seconds: float = 0.0
+    revision: Annotated[str, Doc("the commit under test, when given")] = ""
+
+    def run_report(self) -> RunReport:
+        """This run as a one-stage run report: what scripts/verdict.sh reads."""
+        report = RunReport(self.revision)
+        status: Status = "passed" if self.passed else "failed"
+        report.add(StageResult(f"{STAGE} ({self.base_url})", status, self.seconds, self._summary()))
+        return report
 
     @function
     def reports(self) -> dagger.Directory:
-        """junit.xml, html/ (the Playwright report) and test-results/ (traces and
-        screenshots of failed journeys)."""
-        return self.report
+        """junit.xml, html/ (the Playwright report), test-results/ (traces and
+        screenshots of failed journeys), report.json and summary.md (the verdict's)."""
+        report = self.run_report()
+        return self.report.with_new_file("report.json", report.to_json()).with_new_file(
+            "summary.md", report.to_markdown()
+        )
 
     @function
     def junit(self) -> dagger.File:
@@ -131,30 +148,17 @@ def playwright(ctx: Context) -> dagger.Container:
     )
 
 
-async def run_e2e(ctx: Context, base_url: str, target: dagger.Service | None = None) -> EndToEndRun:
+async def run_e2e(
+    ctx: Context, base_url: str, target: dagger.Service | None = None, revision: str = ""
+) -> EndToEndRun:
     """Run the journeys against base_url, or against `target` (a stack's
-    router, bound as STACK_HOST) when base_url is empty."""
-    if base_url:
-        url = check_url(STAGE, "base_url", base_url)
-    elif target is not None:
-        url = f"http://{STACK_HOST}:{ROUTER_PORT}"
-    else:
-        raise StageError(STAGE, "neither a base_url nor a stack to run against")
+    router, bound as STACK_HOST) when base_url is empty; `revision` names the
+    commit under test in the report."""
     if not await ctx.source.glob("e2e/playwright.config.ts"):
         raise StageError(STAGE, "e2e/playwright.config.ts is missing from the source directory")
-    ctr = playwright(ctx)
-    if base_url:
-        ctr, url = reach(ctr, url)  # a stack on this machine's loopback
-    elif target is not None:
-        ctr = ctr.with_service_binding(STACK_HOST, target)
-    done = await (
-        ctr.with_env_variable("BASE_URL", url)
-        # A journey run is an observation of a live system: never a cache hit.
-        .with_env_variable("NEOSALE_E2E_RUN", str(time.time_ns()))
-        .with_directory(REPORTS, dag.directory())
-        .with_exec(["node_modules/.bin/playwright", "test"], expect=dagger.ReturnType.ANY)
-        .sync()
-    )
+    ctr, url = _aim(playwright(ctx), base_url, target)
+    start = time.monotonic()
+    done = await _journeys(ctr, url)
     code = await done.exit_code()
     output = "\n".join(p.strip() for p in (await done.stdout(), await done.stderr()) if p.strip())
     # Synced: the caller may stop the stack before reading the reports.
@@ -162,12 +166,43 @@ async def run_e2e(ctx: Context, base_url: str, target: dagger.Service | None = N
     summary = JunitSummary(0, [])
     if await report.glob("junit.xml"):
         summary = summarize_junit(await report.file("junit.xml").contents())
-    passed = code == 0 and summary.tests > 0 and not summary.failed
     return EndToEndRun(
-        passed=passed,
+        passed=code == 0 and summary.tests > 0 and not summary.failed,
         base_url=url,
         tests=summary.tests,
         failed=summary.failed,
         output=output[-OUTPUT_TAIL:],
         report=report,
+        seconds=time.monotonic() - start,
+        revision=revision,
     )
+
+
+def _aim(ctr: dagger.Container, base_url: str, target: dagger.Service | None) -> tuple[dagger.Container, str]:
+    """The browser's container and the URL it opens: base_url, else the stack bound as STACK_HOST."""
+    if base_url:
+        return reach(ctr, check_url(STAGE, "base_url", base_url))  # also a stack on this machine's loopback
+    if target is not None:
+        return ctr.with_service_binding(STACK_HOST, target), f"http://{STACK_HOST}:{ROUTER_PORT}"
+    raise StageError(STAGE, "neither a base_url nor a stack to run against")
+
+
+async def _journeys(ctr: dagger.Container, url: str) -> dagger.Container:
+    """Playwright's run against `url`, synced whatever its exit code."""
+    return await (
+        ctr.with_env_variable("BASE_URL", url)
+        # A journey run is an observation of a live system: never a cache hit.
+        .with_env_variable("NEOSALE_E2E_RUN", str(time.time_ns()))
+        .with_directory(REPORTS, dag.directory())
+        .with_exec(["node_modules/.bin/playwright", "test"], expect=dagger.ReturnType.ANY)
+        .sync()
+    )
+
+
+async def run_e2e_on_stack(ctx: Context, info: BuildInfo) -> EndToEndRun:
+    """The journeys on an ephemeral stack of this build, stopped afterwards."""
+    stack = await build_stack(ctx, info, [f"http://{STACK_HOST}:{ROUTER_PORT}"])
+    try:
+        return await run_e2e(ctx, "", stack.router, info.revision.sha)
+    finally:
+        await stack.stop()

@@ -7,11 +7,23 @@ installed, fixed, severity), sorted worst first.
 
 from __future__ import annotations
 
+import enum
 import json
 from dataclasses import dataclass
 from typing import Any
 
-SEVERITIES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
+
+class Severity(enum.Enum):
+    """Trivy's severities, lowest first: the gate blocks at the one given and above."""
+
+    UNKNOWN = "UNKNOWN"
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+    CRITICAL = "CRITICAL"
+
+
+SEVERITIES = tuple(s.value for s in Severity)
 
 
 class GateConfigError(ValueError):

@@ -18,58 +18,18 @@ from . import checks, defaults
 from . import e2e as e2e_stage
 from . import stack as stack_stage
 from .approval import check_approval
-from .context import SOURCE_IGNORE, Context, Images
-from .deploy import Deployment, DockerAccess, digest_args
+from .args import AppEnvArg, DigestArg, EnvironmentArg, RefArg, ShaArg, TargetArg
+from .context import APPS, SOURCE_IGNORE, Context, Images
+from .delivery import plan_delivery
+from .deploy import Deployment, DockerAccess, Environment, digest_args
 from .e2e import EndToEndRun
-from .errors import StageError
-from .hostnet import check_url
-from .pipeline import Delivery, PipelineRun, run_pipeline
+from .gate import Severity
+from .pipeline import PipelineRun, run_pipeline
 from .publish import publish
-from .scan import ReportFormat, Scan
+from .scan import ReportFormat, Scan, TrivyScan
 from .sdk import check, function, object_type, up
 from .smoke import SmokeRun, run_smoke
 from .tags import Revision, tags_for
-
-ShaArg = Annotated[str, Doc("full 40-hex git commit sha being built")]
-RefArg = Annotated[str, Doc("git ref (refs/heads/main, refs/tags/v1.2.3, refs/pull/7/merge)")]
-DigestArg = Annotated[str, Doc("image pinned by digest: REPOSITORY@sha256:<64 hex>")]
-EnvironmentArg = Annotated[str, Doc("staging or production")]
-TargetArg = Annotated[
-    dagger.File | None, Doc("deployer target TOML; default: deploy/<environment>.toml of the source")
-]
-AppEnvArg = Annotated[
-    dagger.Secret | None, Doc("ROLE:NAME=VALUE lines for the app containers (DATABASE_URL, tokens)")
-]
-
-
-@object_type
-class TrivyScan:
-    """A Trivy scan of one image: reports in any format, and the gate."""
-
-    image: dagger.Container
-    name: str
-    trivy_image: str
-    db: dagger.Directory | None = None
-    ignore_file: dagger.File | None = None
-
-    def _scan(self) -> Scan:
-        return Scan(self.image, self.name, self.db, self.trivy_image, self.ignore_file)
-
-    @function
-    async def report(
-        self, format: Annotated[ReportFormat, Doc("json, sarif, table or cyclonedx")]
-    ) -> dagger.File:
-        """The full report, every severity."""
-        return await self._scan().report(format)
-
-    @function
-    async def gate(
-        self,
-        severity: Annotated[str, Doc("lowest severity that blocks: LOW, MEDIUM, HIGH, CRITICAL")] = "HIGH",
-        ignore_unfixed: Annotated[bool, Doc("findings without a fixed version do not block")] = True,
-    ) -> str:
-        """Fail with the blocking findings (ID, package, installed, fixed, severity)."""
-        return await self._scan().gate(severity, ignore_unfixed)
 
 
 @object_type
@@ -142,21 +102,21 @@ class Neosale:
     @check
     async def lint(self) -> None:
         """ESLint on the frontend and the backend."""
-        for app in ("backend", "frontend"):
+        for app in APPS:
             await checks.lint(self.ctx(), app)
 
     @function
     @check
     async def typecheck(self) -> None:
         """tsc --noEmit on the frontend and the backend."""
-        for app in ("backend", "frontend"):
+        for app in APPS:
             await checks.typecheck(self.ctx(), app)
 
     @function
     @check
     async def unit_test(self) -> None:
         """Unit tests of both apps."""
-        for app in ("backend", "frontend"):
+        for app in APPS:
             await checks.unit_test(self.ctx(), app)
 
     @function
@@ -253,7 +213,7 @@ class Neosale:
     ) -> str:
         """Push with every tag of the commit; returns repository@sha256:digest."""
         tags = tags_for(Revision(sha, ref))
-        return (await publish(image, repository, tags, username, password)).ref
+        return await publish(image, repository, tags, username, password)
 
     # --- stack and E2E ----------------------------------------------------
 
@@ -279,33 +239,25 @@ class Neosale:
         base_url: Annotated[
             str, Doc("deployed URL to test (http(s)://HOST[:PORT]); empty: an ephemeral stack of the source")
         ] = "",
-        sha: Annotated[str, Doc("commit sha for the ephemeral stack's images; default: 40 zeros")] = "",
+        sha: Annotated[
+            str, Doc("the commit under test: named in the report, labels a stack's images (default 40 zeros)")
+        ] = "",
     ) -> EndToEndRun:
         """The Playwright journeys (e2e/); chain `verdict` (fails naming the broken journeys) or `reports`."""
         if base_url:
-            return await e2e_stage.run_e2e(self.ctx(), base_url)
-        info = stack_stage.stack_info(sha, self.source_url)
-        origin = f"http://{e2e_stage.STACK_HOST}:{stack_stage.ROUTER_PORT}"
-        target = await stack_stage.stack(self.ctx(), info, [origin])
-        try:
-            return await e2e_stage.run_e2e(self.ctx(), "", target.router)
-        finally:
-            await target.stop()
+            return await e2e_stage.run_e2e(self.ctx(), base_url, revision=sha)
+        return await e2e_stage.run_e2e_on_stack(self.ctx(), stack_stage.stack_info(sha, self.source_url))
 
     # --- delivery ---------------------------------------------------------
 
     def _deployment(
-        self, environment: str, target: dagger.File | None = None, app_env: dagger.Secret | None = None
+        self,
+        environment: Environment,
+        target: dagger.File | None = None,
+        app_env: dagger.Secret | None = None,
     ) -> Deployment:
-        access = DockerAccess(
-            self.docker_socket,
-            self.docker_host,
-            self.ssh_key,
-            self.ssh_known_hosts,
-            self.tls_ca,
-            self.tls_cert,
-            self.tls_key,
-        )
+        a = (self.docker_socket, self.docker_host, self.ssh_key, self.ssh_known_hosts)
+        access = DockerAccess(*a, self.tls_ca, self.tls_cert, self.tls_key)
         return Deployment(self.ctx(), access, environment, target, app_env)
 
     @function(cache="never")
@@ -320,7 +272,7 @@ class Neosale:
     ) -> str:
         """Blue-green deploy to staging: migrations, health and smoke on the idle
         colour, router switch, verify; switched back by itself on failure."""
-        return await self._deployment("staging", target, app_env).run(
+        return await self._deployment(Environment.staging, target, app_env).run(
             "deploy (staging)", "deploy", *digest_args(backend, frontend, sha, approved_by)
         )
 
@@ -338,14 +290,14 @@ class Neosale:
         """Production: PostgreSQL backup, then the same blue-green deploy as staging.
         Refused without an approval naming the sha."""
         who = check_approval(sha, approve, approved_by)
-        return await self._deployment("production", target, app_env).run(
+        return await self._deployment(Environment.production, target, app_env).run(
             "promote", "deploy", "--production", *digest_args(backend, frontend, sha, who)
         )
 
     @function(cache="never")
     async def rollback(
         self,
-        environment: EnvironmentArg = "production",
+        environment: EnvironmentArg = Environment.production,
         approved_by: Annotated[str, Doc("who asked for it, for the ledger")] = "",
         target: TargetArg = None,
         app_env: AppEnvArg = None,
@@ -354,19 +306,23 @@ class Neosale:
         redeployed from its digests (which needs app-env, as the deploy did)."""
         args = ["--approved-by", approved_by] if approved_by else []
         return await self._deployment(environment, target, app_env).run(
-            f"rollback ({environment})", "rollback", *args
+            f"rollback ({environment.value})", "rollback", *args
         )
 
     @function(cache="never")
     async def status(
         self,
-        environment: EnvironmentArg = "production",
-        json: Annotated[bool, Doc("machine-readable")] = False,
+        environment: EnvironmentArg = Environment.production,
+        # Not `json`: `dagger call` has a --json flag of its own, and a
+        # function argument of that name makes the CLI refuse the call.
+        as_json: Annotated[bool, Doc("machine-readable (JSON)")] = False,
         target: TargetArg = None,
     ) -> str:
         """Live colour, digests, health, lock and last deploys of an environment."""
-        args = ["--json"] if json else []
-        return await self._deployment(environment, target).run(f"status ({environment})", "status", *args)
+        args = ["--json"] if as_json else []
+        return await self._deployment(environment, target).run(
+            f"status ({environment.value})", "status", *args
+        )
 
     @function(cache="never")
     async def smoke(
@@ -397,7 +353,7 @@ class Neosale:
         ] = "",
         username: Annotated[str, Doc("registry user")] = "",
         password: Annotated[dagger.Secret | None, Doc("registry password or token")] = None,
-        severity: Annotated[str, Doc("lowest severity that fails the gate")] = "HIGH",
+        severity: Annotated[Severity, Doc("lowest severity that fails the gate")] = Severity.HIGH,
         base_migrations: Annotated[
             dagger.Directory | None, Doc("backend/prisma/migrations at the base ref, for migration safety")
         ] = None,
@@ -421,27 +377,13 @@ class Neosale:
             trivy_db=self.trivy_db,
             severity=severity,
             base_migrations=base_migrations,
-            delivery=self._delivery(end_to_end, staging, staging_url, registry, staging_target, app_env),
+            delivery=plan_delivery(
+                end_to_end=end_to_end,
+                staging=self._deployment(Environment.staging, staging_target, app_env) if staging else None,
+                staging_url=staging_url,
+                registry=registry,
+            ),
         )
-
-    def _delivery(
-        self,
-        end_to_end: bool,
-        staging: bool,
-        staging_url: str,
-        registry: str,
-        target: dagger.File | None,
-        app_env: dagger.Secret | None,
-    ) -> Delivery | None:
-        """Checked before any stage runs: a bad combination wastes no build."""
-        if not staging:
-            return Delivery(e2e=True) if end_to_end else None
-        if not registry:
-            raise StageError(
-                "run", "--staging needs --registry: the staging host pulls the published digests from it"
-            )
-        url = check_url("run", "staging_url", staging_url)
-        return Delivery(staging=self._deployment("staging", target, app_env), staging_url=url)
 
 
 __all__ = ["EndToEndRun", "Neosale", "ReportFormat", "SmokeRun", "TrivyScan"]

@@ -13,12 +13,15 @@ import re
 import secrets
 from dataclasses import dataclass
 from enum import Enum
+from typing import Annotated
 
 import anyio
 import dagger
-from dagger import dag
+from dagger import Doc, dag
 
+from .context import App
 from .errors import StageError
+from .sdk import field, function, object_type
 from .tags import TagError, validate_tag
 
 # registry host[:port] / path components (lowercase), no tag or digest
@@ -33,20 +36,28 @@ _EMBEDDED_PORT = 5000
 EMBEDDED_HOST = f"localhost:{_EMBEDDED_PORT}"
 
 
-@dataclass(frozen=True)
-class Published:
-    repository: str
-    digest: str
-    tags: list[str]
+def image_ref(repository: str, digest: str) -> str:
+    """What deploys use: repository@sha256:..."""
+    return f"{repository}@{digest}"
 
-    @property
+
+@object_type
+class PublishedImage:
+    """One app's image as published: where, by which digest, under which tags."""
+
+    app: App = field()
+    repository: Annotated[str, Doc("HOST[:PORT]/PATH, no tag")] = field()
+    digest: Annotated[str, Doc("sha256:<64 hex>, the manifest every tag names")] = field()
+    tags: list[str] = field()
+
+    @function
     def ref(self) -> str:
-        """What deploys use: repository@sha256:..."""
-        return f"{self.repository}@{self.digest}"
+        """REPOSITORY@sha256:…, what deploys pull."""
+        return image_ref(self.repository, self.digest)
 
 
 @dataclass(frozen=True)
-class ImagePush:
+class Target:
     """One image of a build and where it goes."""
 
     image: dagger.Container
@@ -148,7 +159,7 @@ def parse_repository(repository: str) -> str:
     return m.group("host")
 
 
-def _check_syntax(target: ImagePush, dest: Destination) -> ImagePush:
+def _check_syntax(target: Target, dest: Destination) -> Target:
     host = parse_repository(target.repository)
     try:
         tags = [validate_tag(t) for t in target.tags]
@@ -164,7 +175,7 @@ def _check_syntax(target: ImagePush, dest: Destination) -> ImagePush:
             f"registry user {dest.username!r} was given for {host} without a password: "
             "expected both or neither",
         )
-    return ImagePush(target.image, target.repository, tags)
+    return Target(target.image, target.repository, tags)
 
 
 def _authed(ctr: dagger.Container, repository: str, dest: Destination) -> dagger.Container:
@@ -173,7 +184,7 @@ def _authed(ctr: dagger.Container, repository: str, dest: Destination) -> dagger
     return ctr.with_registry_auth(repository.split("/", 1)[0], dest.username, dest.password)
 
 
-async def _probe(target: ImagePush, dest: Destination) -> str | None:
+async def _probe(target: Target, dest: Destination) -> str | None:
     # A fresh tag each time: the engine caches resolved refs within a session.
     ref = f"{target.repository}:neosale-preflight-{secrets.token_hex(8)}"
     probe = _authed(dag.container(), target.repository, dest).from_(ref, registry_service=dest.service)
@@ -186,12 +197,12 @@ async def _probe(target: ImagePush, dest: Destination) -> str | None:
     return None
 
 
-async def preflight(targets: list[ImagePush], dest: Destination) -> list[ImagePush]:
+async def preflight(targets: list[Target], dest: Destination) -> list[Target]:
     """Every target checked, with its tags validated, or one error naming every problem."""
     checked = [_check_syntax(t, dest) for t in targets]
     problems: dict[str, str] = {}
 
-    async def probe(target: ImagePush) -> None:
+    async def probe(target: Target) -> None:
         problem = await _probe(target, dest)
         if problem is not None:
             problems[target.repository] = problem
@@ -205,8 +216,8 @@ async def preflight(targets: list[ImagePush], dest: Destination) -> list[ImagePu
     return checked
 
 
-async def push(target: ImagePush, dest: Destination) -> Published:
-    """Every tag of a preflighted target; all must name one digest."""
+async def push(target: Target, dest: Destination) -> str:
+    """Every tag of a preflighted target; all must name one digest, returned."""
     ctr = _authed(target.image, target.repository, dest)
     digests: set[str] = set()
     for tag in target.tags:
@@ -217,7 +228,7 @@ async def push(target: ImagePush, dest: Destination) -> Published:
         digests.add(ref.rsplit("@", 1)[1])
     if len(digests) != 1:  # the same container must give the same manifest
         raise StageError("publish", f"{target.repository}: tags got different digests {sorted(digests)}")
-    return Published(target.repository, digests.pop(), target.tags)
+    return digests.pop()
 
 
 async def publish(
@@ -226,11 +237,11 @@ async def publish(
     tags: list[str],
     username: str = "",
     password: dagger.Secret | None = None,
-) -> Published:
-    """One image: preflight, then every tag."""
+) -> str:
+    """One image: preflight, then every tag; returns its reference by digest."""
     dest = Destination(username, password)
-    (target,) = await preflight([ImagePush(ctr, repository, tags)], dest)
-    return await push(target, dest)
+    (target,) = await preflight([Target(ctr, repository, tags)], dest)
+    return image_ref(repository, await push(target, dest))
 
 
 def embedded_registry(image: str) -> dagger.Service:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from .publish import PublishedImage
 
 Status = Literal["passed", "failed", "skipped"]
 _ICON = {"passed": "✅", "failed": "❌", "skipped": "⏭️"}
@@ -23,6 +26,7 @@ class RunReport:
     revision: str
     stages: list[StageResult] = field(default_factory=list)
     artifacts: dict[str, str] = field(default_factory=dict)
+    images: list[PublishedImage] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -42,8 +46,21 @@ class RunReport:
             "failed_stage": self.failed_stage.name if self.failed_stage else None,
             "stages": [asdict(s) for s in self.stages],
             "artifacts": self.artifacts,
+            "images": self.images_block(),
         }
         return json.dumps(data, indent=2, ensure_ascii=False)
+
+    def images_block(self) -> dict[str, dict[str, object]]:
+        """report.json's `images`: each app's published image, by app name."""
+        return {
+            img.app.value: {
+                "repository": img.repository,
+                "digest": img.digest,
+                "tags": list(img.tags),
+                "ref": img.ref(),
+            }
+            for img in self.images
+        }
 
     def to_markdown(self) -> str:
         verdict = (
@@ -61,6 +78,9 @@ class RunReport:
         ]
         for s in self.stages:
             lines.append(f"| {s.name} | {_ICON[s.status]} {s.status} | {s.seconds:.1f}s |")
+        if self.images:
+            lines += ["", "### Images", ""]
+            lines += [f"- **{i.app.value}**: `{i.ref()}` (tags: {', '.join(i.tags)})" for i in self.images]
         if self.artifacts:
             lines += ["", "### Artifacts", ""]
             lines += [f"- **{k}**: `{v}`" for k, v in self.artifacts.items()]

@@ -9,25 +9,38 @@ cache and never updated.
 from __future__ import annotations
 
 import enum
+from typing import Annotated
 
 import dagger
-from dagger import dag
+from dagger import Doc, dag
 
 from . import gate
 from .context import run_tool
 from .errors import StageError
-from .sdk import enum_type
+from .gate import Severity
+from .sdk import enum_type, function, object_type
 
 CACHE = "/var/cache/trivy"
-OFFLINE = [
-    "--cache-dir",
-    CACHE,
-    "--skip-db-update",
-    "--skip-java-db-update",
-    "--skip-check-update",
-    "--skip-version-check",
-    "--disable-telemetry",
-]
+# Trivy makes no request of its own (every scan and the secret scan).
+NO_NETWORK = ["--skip-version-check", "--disable-telemetry"]
+
+
+def offline_flags(cache_dir: str) -> list[str]:
+    """Flags for a scan that uses only the DB in `cache_dir` and makes no request."""
+    return [
+        "--cache-dir",
+        cache_dir,
+        "--skip-db-update",
+        "--skip-java-db-update",
+        "--skip-check-update",
+        *NO_NETWORK,
+    ]
+
+
+OFFLINE = offline_flags(CACHE)
+
+# The gate's severities as an enum of the module's API (`--severity HIGH`).
+enum_type(Severity)
 
 
 @enum_type
@@ -114,14 +127,40 @@ class Scan:
         done = await run_tool(f"scan ({self.name})", ctr, [*args, "/scan/report.json"])
         return done.file(f"/scan/report.{fmt.value}")
 
-    async def gate(self, severity: str = "HIGH", ignore_unfixed: bool = True) -> str:
+    async def gate(self, severity: Severity = Severity.HIGH, ignore_unfixed: bool = True) -> str:
         """Fail with the list of blocking findings, or return the summary."""
-        try:
-            gate.normalize_severity(severity)
-        except gate.GateConfigError as exc:
-            raise StageError(f"trivy gate ({self.name})", str(exc)) from exc
         report = await (await self._json_report()).contents()
-        result = gate.evaluate(report, severity, ignore_unfixed)
+        result = gate.evaluate(report, severity.value, ignore_unfixed)
         if not result.passed:
             raise StageError(f"trivy gate ({self.name})", result.summary())
         return result.summary()
+
+
+@object_type
+class TrivyScan:
+    """A Trivy scan of one image: reports in any format, and the gate."""
+
+    image: dagger.Container
+    name: str
+    trivy_image: str
+    db: dagger.Directory | None = None
+    ignore_file: dagger.File | None = None
+
+    def _scan(self) -> Scan:
+        return Scan(self.image, self.name, self.db, self.trivy_image, self.ignore_file)
+
+    @function
+    async def report(
+        self, format: Annotated[ReportFormat, Doc("json, sarif, table or cyclonedx")]
+    ) -> dagger.File:
+        """The full report, every severity."""
+        return await self._scan().report(format)
+
+    @function
+    async def gate(
+        self,
+        severity: Annotated[Severity, Doc("lowest severity that blocks")] = Severity.HIGH,
+        ignore_unfixed: Annotated[bool, Doc("findings without a fixed version do not block")] = True,
+    ) -> str:
+        """Fail with the blocking findings (ID, package, installed, fixed, severity)."""
+        return await self._scan().gate(severity, ignore_unfixed)

@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from neosale_deploy.revision import is_full_sha
-
+_SHA = re.compile(r"^[0-9a-f]{40}$")
 _SEMVER = re.compile(r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?$")
 # Docker tag grammar: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
@@ -20,6 +19,11 @@ _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 class TagError(ValueError):
     """A commit, ref or tag that cannot name an image."""
+
+
+def is_full_sha(value: str) -> bool:
+    """A full git commit sha as the pipeline passes it: 40 lowercase hex."""
+    return bool(_SHA.match(value))
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,10 @@ from typing import Any
 from neosale_deploy.deployer import Deployer
 from neosale_deploy.envfile import Assignment, parse_assignment, parse_env_file
 from neosale_deploy.errors import DeployError, UsageError
-from neosale_deploy.model import Target, load_target
+from neosale_deploy.model import REVISION_LABEL, Target, load_target
 from neosale_deploy.record import LedgerRecord, digests_of
 from neosale_deploy.reference import ImageRef
 from neosale_deploy.releases import Release
-from neosale_deploy.revision import REVISION_LABEL
 
 
 def _common() -> argparse.ArgumentParser:
@@ -62,6 +61,7 @@ def _router_options(g: argparse._ArgumentGroup) -> None:
 
 def _app_options(g: argparse._ArgumentGroup) -> None:
     g.add_argument("--postgres-image")
+    g.add_argument("--redis-image")
     g.add_argument("--database-url")
     g.add_argument("--migrate-command", help="shell-quoted; default: node dist/migrate.js")
     g.add_argument(
@@ -114,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("backup_id")
     rs.add_argument("--approved-by")
     sub.add_parser("reconcile", parents=[common], help="converge: router up and healthy, leftovers removed")
+    sub.add_parser("setup", parents=[common], help="PostgreSQL and Redis on the target, created when missing")
     return parser
 
 
@@ -137,6 +138,7 @@ _TARGET_OPTIONS = (
     "conf_volume",
     "state_dir",
     "postgres_image",
+    "redis_image",
     "database_url",
     "retain_seconds",
     "health_timeout",
@@ -277,6 +279,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "rollback": lambda args: Deployer(_target(args)).rollback(args.approved_by),
     "restore": lambda args: Deployer(_target(args)).restore(args.backup_id, args.approved_by),
     "reconcile": lambda args: Deployer(_target(args)).reconcile_command(),
+    "setup": lambda args: Deployer(_target(args)).setup(),
     "status": _status,
     "history": _history,
 }

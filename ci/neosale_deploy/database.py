@@ -8,16 +8,15 @@ import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from neosale_deploy import dockerhost as dh
+from neosale_deploy.accessories import pg_env
 from neosale_deploy.appspec import app_env, hardening
-from neosale_deploy.errors import DeployError, UsageError
+from neosale_deploy.errors import DeployError
 from neosale_deploy.model import LABEL_DEPLOY_ID, LABEL_PROJECT, LABEL_ROLE, App, Target
 from neosale_deploy.record import BackupRecord, LedgerRecord
 from neosale_deploy.reference import ImageRef
 
-_URL_FORM = "expected postgres://USER:PASS@HOST:PORT/DB"
 _BACKUP_SCRIPT = 'set -e; pg_dump -Fc --no-owner -f "$1.part"; mv "$1.part" "$1"; wc -c <"$1"'
 
 
@@ -29,26 +28,10 @@ class Database:
     where: str
 
 
-def database(target: Target) -> Database:
-    """The target's database_url (else the backend's DATABASE_URL), checked."""
-    url = target.database_url or target.roles[App.BACKEND].env.get("DATABASE_URL", "")
-    if not url:
-        raise UsageError(
-            "--production needs the database: set database_url in the target config "
-            f"(or DATABASE_URL in [roles.backend.env]); {_URL_FORM}"
-        )
-    u = urlsplit(url)
-    if u.scheme not in ("postgres", "postgresql") or not u.hostname or not u.path.strip("/"):
-        raise UsageError(f"database_url {u.scheme}://{u.hostname}{u.path} is not usable: {_URL_FORM}")
-    # Query parameters (Prisma's ?schema=) are not libpq's and are dropped.
-    env = {
-        "PGHOST": u.hostname,
-        "PGPORT": str(u.port or 5432),
-        "PGUSER": unquote(u.username or "postgres"),
-        "PGPASSWORD": unquote(u.password or ""),
-        "PGDATABASE": u.path.strip("/"),
-    }
-    return Database(env, f"{u.hostname}:{u.port or 5432}/{env['PGDATABASE']}")
+def database(target: Target, need: str = "--production") -> Database:
+    """The target's database_url (else the backend's DATABASE_URL), checked; `need` names who asks."""
+    env, where = pg_env(target, need)
+    return Database(env, where)
 
 
 def known_backups(entries: Iterable[LedgerRecord]) -> dict[str, LedgerRecord]:

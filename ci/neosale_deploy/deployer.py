@@ -1,12 +1,13 @@
 """Blue-green deploys on one docker host: the operator's commands, each a short recipe.
 
-deploy, rollback, restore, reconcile (and setup, when there is one) change the
-host: each holds the target's lock and starts by reconciling (removing
-half-started containers, making sure the router runs and points at a healthy
-colour), so a rerun after a crash at any phase converges. status and history
-only read. The work is done by small modules: rollout (the steps of a
-roll-out), reconcile and rollback (decisions over the colour view and the
-ledger), database (one-off containers: migrations, backup, restore), status.
+deploy, rollback, restore, reconcile and setup change the host under the
+target's lock; all but setup start by reconciling (removing half-started
+containers, making sure the router runs and points at a healthy colour), so a
+rerun after a crash at any phase converges. status and history only read.
+The work is done by small modules: rollout (the steps of a roll-out),
+reconcile and rollback (decisions over the colour view and the ledger),
+database (one-off containers: migrations, backup, restore), accessories
+(PostgreSQL and Redis), status.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TextIO
 
+from neosale_deploy import accessories
 from neosale_deploy import dockerhost as dh
 from neosale_deploy.colours import Colours
 from neosale_deploy.connect import connect
@@ -77,6 +79,8 @@ class Deployer:
         self.ledger.entries()  # a corrupted ledger stops us before anything changes
         if production:
             database(self.target)  # so does a missing or malformed database URL
+        for line in accessories.missing(self.client, self.target):
+            self.say(f"warning: accessory {line}; the apps may not reach it (`setup` creates it)")
         images: dict[str, ImageRef] = {App.BACKEND: backend, App.FRONTEND: frontend}
         fields = {"approved_by": approved_by, "production": production}
         run = Run(self, Kind.DEPLOY, **fields, backend=backend.ref, frontend=frontend.ref)
@@ -119,6 +123,24 @@ class Deployer:
         def body() -> int:
             routing = self._reconcile_phase(run)
             run.finish(Result.SUCCESS, f"live={routing.live or 'none'}")
+            return 0
+
+        return self._locked(run, body)
+
+    def setup(self) -> int:
+        """The target's accessories (PostgreSQL, Redis) running and healthy; idempotent."""
+        wanted = accessories.wanted(self.target)  # bad credentials stop us before anything changes
+        self.ledger.entries()
+        run = Run(self, Kind.SETUP)
+
+        def body() -> int:
+            dh.ensure_network(self.client, self.target)
+            done = []
+            for acc in wanted:
+                with run.phase(acc.name) as ph:
+                    ph["detail"] = accessories.ensure(self.client, self.target, acc, self.say)
+                    done.append(ph["detail"])
+            run.finish(Result.SUCCESS, "; ".join(done) or "the target has no accessories")
             return 0
 
         return self._locked(run, body)

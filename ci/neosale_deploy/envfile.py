@@ -89,9 +89,8 @@ def parse_env_file(text: str, path: str) -> list[Assignment]:
         if not eq:
             raise UsageError(f"{where} has no '=' ({EXPECTED}; a value spanning lines is in double quotes)")
         role, name = _key(key, where)
-        raw = raw.strip()
-        if raw.startswith('"'):
-            # From the raw line: spaces before the closing quote belong to the value.
-            raw = _quoted(line.partition("=")[2].lstrip()[1:], lines, f"{where} ({role}:{name})")
-        out.append(Assignment(role, name, raw))
+        value = raw.strip()
+        if value.startswith('"'):  # from `raw`: spaces before the closing quote are part of the value
+            value = _quoted(raw.lstrip()[1:], lines, f"{where} ({role}:{name})")
+        out.append(Assignment(role, name, value))
     return out

@@ -28,6 +28,7 @@ class App(StrEnum):
 ROLES: tuple[App, ...] = tuple(App)
 # One-off containers (never part of a colour): reconcile removes leftovers.
 ONE_OFF_ROLES = ("migrate", "backup", "restore")
+ACCESSORIES = ("postgres", "redis")
 
 LABEL_PREFIX = "dev.neosale.deploy"
 LABEL_PROJECT = f"{LABEL_PREFIX}.project"
@@ -39,6 +40,8 @@ LABEL_DEPLOY_ID = f"{LABEL_PREFIX}.deploy-id"
 # A keyed fingerprint of the role's app env (fingerprint.py), never the env itself.
 LABEL_ENV = f"{LABEL_PREFIX}.env-fingerprint"
 LABEL_LOCK = f"{LABEL_PREFIX}.lock"
+# Set by the pipeline's builds; promote checks it against the approved sha.
+REVISION_LABEL = "org.opencontainers.image.revision"
 
 _PROJECT = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 
@@ -116,6 +119,10 @@ class Target:
     migrate_command: tuple[str, ...] = ("node", "dist/migrate.js")
     migrate_timeout: float = 600.0
     postgres_image: str = "postgres:16"
+    redis_image: str = "redis:7"
+    # Created by `setup` on the project network (accessories.py); [] when the
+    # database and cache are elsewhere (a managed service).
+    accessories: tuple[str, ...] = ACCESSORIES
     # postgres://user:pass@host:port/db of the shared database (for --production backups);
     # empty: the backend's DATABASE_URL.
     database_url: str = ""
@@ -147,8 +154,13 @@ class Target:
             raise UsageError(f"router_port and preview_port are both {self.router_port}: expected two ports")
         if self.smoke not in ("auto", "neosale_smoke", "builtin"):
             raise UsageError(f"smoke {self.smoke!r} is not known: expected auto, neosale_smoke or builtin")
-        for name in ("router_image", "postgres_image"):
+        for name in ("router_image", "postgres_image", "redis_image"):
             parse_reference(getattr(self, name), name, pinned=False)
+        unknown = set(self.accessories) - set(ACCESSORIES)
+        if unknown:
+            raise UsageError(
+                f"accessories {sorted(unknown)} are not known: expected some of {list(ACCESSORIES)}"
+            )
         if not self.migrate_command:
             raise UsageError(
                 "migrate_command is empty: expected a command such as ['node', 'dist/migrate.js']"
@@ -264,7 +276,7 @@ def parse_target(text: str, path: str, **overrides: Any) -> Target:
                 raise UsageError(f"{path}: unknown key {key!r}: expected one of {', '.join(sorted(names))}")
             if key == "roles":
                 values["roles"] = _as_roles(value, path)
-            elif key in ("migrate_command", "smoke_command"):
+            elif key in ("migrate_command", "smoke_command", "accessories"):
                 if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                     raise UsageError(f"{path}: {key} must be a list of strings, got {value!r}")
                 values[key] = tuple(value)

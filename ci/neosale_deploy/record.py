@@ -20,6 +20,7 @@ class Kind(StrEnum):
     ROLLBACK = "rollback"
     RESTORE = "restore"
     RECONCILE = "reconcile"
+    SETUP = "setup"
 
 
 class Phase(StrEnum):

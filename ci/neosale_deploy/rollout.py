@@ -15,10 +15,9 @@ from neosale_deploy.appspec import app_env, app_labels, hardening
 from neosale_deploy.colours import Colours
 from neosale_deploy.errors import DeployError, UsageError
 from neosale_deploy.host import Host
-from neosale_deploy.model import ROLES, Target
+from neosale_deploy.model import REVISION_LABEL, ROLES, Target
 from neosale_deploy.probe import Side
 from neosale_deploy.reference import ImageRef
-from neosale_deploy.revision import revision_problem
 
 Images = Mapping[str, ImageRef]
 
@@ -32,6 +31,17 @@ def env_changed(colours: Colours, colour: str, envs: Mapping[str, str]) -> list[
     """The roles whose app env fingerprint differs from what the colour runs with."""
     running = colours.env_fingerprints(colour)
     return [role for role in ROLES if running.get(role) != envs[role]]
+
+
+def revision_problem(role: str, image: ImageRef, labels: Mapping[str, str], sha: str) -> str | None:
+    """Why the image is not built from the approved commit; None when it is."""
+    found = labels.get(REVISION_LABEL, "")
+    if found == sha:
+        return None
+    return (
+        f"--{role} image {image.ref} was built from commit {found or '(no label)'!r}, "
+        f"not the approved {sha!r}: expected its {REVISION_LABEL} label to be the approved sha"
+    )
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,8 @@ class Run:
         self.dep.ledger.write(self.rec)
 
     @contextmanager
-    def phase(self, name: Phase) -> Iterator[PhaseRecord]:
+    def phase(self, name: Phase | str) -> Iterator[PhaseRecord]:
+        # str: setup's phases are named after its accessories
         entry: PhaseRecord = {"name": name, "started": now_iso()}
         self.dep.say(f"phase {name}: start")
         start = time.monotonic()

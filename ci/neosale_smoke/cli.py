@@ -10,10 +10,12 @@ from pathlib import Path
 
 import anyio
 
-from .config import ConfigError, SmokeConfig, check_url, load_config
+from .config import SmokeConfig, load_config
 from .model import Outcome, SmokeReport
 from .report import to_json, to_junit, to_markdown, write_files
 from .runner import run_smoke
+from .spec import ConfigError
+from .values import check_url
 
 EXIT_PASSED, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 _PROG = "neosale-smoke"

@@ -25,19 +25,18 @@ from neosale_airgap.fetch import (
     sha256_file,
     split_npm_spec,
 )
-from neosale_airgap.images import DEFAULT_MANIFEST, apt_script, labels, resolve_inputs
+from neosale_airgap.inputs import DEFAULT_MANIFEST, resolve_inputs
 from neosale_airgap.manifest import (
     INPUTS_LABEL,
-    Artifact,
     ManifestError,
     Step,
     UnknownImageError,
-    inputs_hash,
     latest_version,
     load_manifest,
     parse_manifest,
-    plan,
 )
+from neosale_airgap.planning import Artifact, inputs_hash, plan
+from neosale_airgap.recipe import apt_script, labels
 
 # The module's stand-ins, then the base of the engine's builtin Go SDK image.
 EXPECTED = [

@@ -132,3 +132,36 @@ def test_the_runtime_install_is_locked(tmp_path: Path) -> None:
     )
     assert res.returncode == 0, res.stderr
     assert "warning" not in res.stderr.lower(), res.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["status", "--environment", "qa"], "qa"),
+        (["run", "--sha", "a" * 40, "--created", "2026-01-01T00:00:00Z", "--severity", "SEVERE"], "SEVERE"),
+    ],
+)
+def test_an_enum_argument_outside_its_values_is_refused_by_the_cli(
+    dagger: Dagger, args: list[str], named: str
+) -> None:
+    done = dagger("call", *args)
+    assert done.returncode != 0
+    error = next(line for line in done.stderr.splitlines() if line.startswith("Error:"))
+    assert named in error, done.stderr
+
+
+def test_no_function_argument_shadows_a_flag_of_dagger_call(dagger: Dagger) -> None:
+    # A function argument named like one of the CLI's own flags (--json,
+    # --output) makes `dagger call FN` refuse every call of that function.
+    help_text = dagger("call", "--help").stdout
+    own = help_text[help_text.index("OPTIONS") :]
+    cli_flags = set(re.findall(r"^\s+(?:-\w, )?--([a-z][a-z0-9-]*)", own, re.M))
+    assert {"json", "output", "mod"} <= cli_flags, own
+    clashes = {
+        f"{fn.replace('_', '-')} --{arg.replace('_', '-')}"
+        for fn, member in inspect.getmembers(Neosale)
+        if hasattr(member, "__dagger_function__")
+        for arg in inspect.signature(member).parameters
+        if arg.replace("_", "-") in cli_flags
+    }
+    assert clashes == set()

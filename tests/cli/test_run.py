@@ -112,9 +112,11 @@ def test_delivery_run_publishes_with_a_password_that_never_shows(dagger: Dagger,
     assert res.returncode == 0, out[-5000:]
     report = json.loads((tmp_path / "reports" / "report.json").read_text())
     assert report["passed"] is True, report["failed_stage"]
-    assert report["artifacts"]["backend image"].startswith(
-        "127.0.0.1:5000/neosale-test/neosale-backend@sha256:"
-    )
+    # the block delivery.yml's "Published digests" step reads
+    backend = report["images"]["backend"]
+    assert backend["repository"] == "127.0.0.1:5000/neosale-test/neosale-backend"
+    assert backend["ref"] == f"{backend['repository']}@{backend['digest']}"
+    assert HEAD in backend["tags"]
     files = [p for p in (tmp_path / "reports").rglob("*") if p.is_file()]
     everything = out + "".join(p.read_bytes().decode(errors="replace") for p in files)
     assert password not in everything

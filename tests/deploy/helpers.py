@@ -25,6 +25,7 @@ APP_DIR = Path(__file__).parent / "app"
 REGISTRY = os.environ.get("NEOSALE_TEST_REGISTRY", "127.0.0.1:5000")
 NODE_IMAGE = os.environ.get("NEOSALE_TEST_NODE_IMAGE", f"{REGISTRY}/offline/node:22")
 POSTGRES_IMAGE = os.environ.get("NEOSALE_TEST_POSTGRES_IMAGE", f"{REGISTRY}/offline/postgres:15")
+REDIS_IMAGE = os.environ.get("NEOSALE_TEST_REDIS_IMAGE", f"{REGISTRY}/offline/redis:7")
 NGINX_IMAGE = os.environ.get("NEOSALE_TEST_NGINX_IMAGE", f"{REGISTRY}/offline/nginx:1.22")
 # version -> FAIL_READY: v3 passes preview and fails behind the live port, v4 fails everywhere.
 VERSIONS = {"v1": "", "v2": "", "v3": "live", "v4": "always"}

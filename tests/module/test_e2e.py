@@ -4,6 +4,7 @@ defect, and bad inputs fail before anything is built."""
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 
 import dagger
@@ -152,6 +153,12 @@ async def test_e2e_fails_with_the_report_on_a_planted_ui_defect(neosale: Neosale
     reports = run.reports()
     assert await reports.glob("html/index.html")
     assert await reports.glob("test-results/**/trace.zip")
+    # what scripts/verdict.sh gates on in CI: the export of this one run
+    exported = json.loads(await reports.file("report.json").contents())
+    assert (exported["passed"], exported["failed_stage"]) == (False, "e2e (http://neosale:8080)")
+    assert (
+        "a lead submitted through the form appears in /leads" in await reports.file("summary.md").contents()
+    )
     with pytest.raises(StageError) as err:
         run.verdict()
     msg = str(err.value)

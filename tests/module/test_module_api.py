@@ -38,7 +38,9 @@ async def test_functions_and_flags_exist(dag_client: object) -> None:
     assert set(main["run"]) >= {"sha", "created", "ref", "registry", "password", "severity"}
     assert set(main["run"]) >= {"endToEnd", "staging", "stagingUrl", "stagingTarget", "appEnv"}
     assert set(objects["TrivyScan"]) >= {"report", "gate"}
-    assert set(objects["PipelineRun"]) >= {"reports", "verdict"}
+    assert set(objects["PipelineRun"]) >= {"reports", "verdict", "images"}
+    # the published images as typed values: `dagger call run … images`
+    assert set(objects["PublishedImage"]) >= {"app", "repository", "digest", "tags", "ref"}
     # delivery: the docker host and its credentials are configuration, shared by every function
     assert set(main[""]) >= {
         "dockerSocket",

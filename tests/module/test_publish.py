@@ -7,13 +7,16 @@ would let one test's password answer for another's.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import secrets
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +30,9 @@ from neosale_airgap import standins
 from neosale_ci import Neosale
 from neosale_ci.errors import StageError
 from neosale_ci.pipeline import publish_stage
+from neosale_ci.publish import Destination
 from neosale_ci.report import RunReport
+from neosale_ci.stages import Stages, Stopped
 
 pytestmark = [pytest.mark.engine, pytest.mark.anyio]
 
@@ -136,15 +141,15 @@ async def test_wrong_password_fails_every_image_before_any_push(
     wrong = "pw-" + secrets.token_hex(16)
     report = RunReport(SHA)
     images = {app: small_image(neosale, app) for app in ("backend", "frontend")}
-    await publish_stage(
-        report,
-        images,
-        [SHA, "sha-0123456"],
-        registry=f"{auth_registry.addr}/neosale-test",
-        username=USER,
-        password=secret(wrong),
-        registry_image=neosale.registry_image,
-    )
+    with suppress(Stopped):
+        await publish_stage(
+            Stages(report),
+            images,
+            [SHA, "sha-0123456"],
+            f"{auth_registry.addr}/neosale-test",
+            Destination(USER, secret(wrong)),
+            neosale.registry_image,
+        )
     assert [(s.name, s.status) for s in report.stages] == [("publish preflight", "failed")]
     detail = report.stages[0].detail
     assert f"registry {auth_registry.addr} rejected the credentials of user 'ci'" in detail
@@ -237,20 +242,17 @@ async def test_no_registry_publishes_to_the_embedded_one(neosale: Neosale) -> No
     tag = f"embedded-{secrets.token_hex(4)}"
     report = RunReport(SHA)
     images = {app: small_image(neosale, app) for app in ("backend", "frontend")}
-    await publish_stage(
-        report,
-        images,
-        [SHA, tag],
-        registry="",
-        username="",
-        password=None,
-        registry_image=neosale.registry_image,
-    )
+    await publish_stage(Stages(report), images, [SHA, tag], "", Destination(), neosale.registry_image)
     assert report.passed, report.to_markdown()
     names = [s.name for s in report.stages]
     assert names == ["embedded registry", "publish preflight", "publish (backend)", "publish (frontend)"]
-    for app in images:
-        assert report.artifacts[f"{app} image"].startswith(f"localhost:5000/neosale/neosale-{app}@sha256:")
+    assert [(img.app.value, img.repository, img.tags) for img in report.images] == [
+        (app, f"localhost:5000/neosale/neosale-{app}", [SHA, tag]) for app in images
+    ]
+    block = json.loads(report.to_json())["images"]
+    for img in report.images:
+        assert re.fullmatch(r"sha256:[0-9a-f]{64}", img.digest)
+        assert block[img.app.value]["ref"] == f"localhost:5000/neosale/neosale-{img.app.value}@{img.digest}"
     assert report.artifacts["registry"].startswith("embedded")
     # The engine dialled the service, not the host's registry on port 5000.
     async with httpx.AsyncClient(base_url=f"http://{standins.registry_addr()}/v2", trust_env=False) as host:

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from neosale_airgap.trivy import TrivyBuild, build, offline_flags
+from neosale_airgap.trivy import TrivyBuild, build
+from neosale_ci.scan import offline_flags
 
 Scan = Callable[..., subprocess.CompletedProcess[str]]
 NpmProject = Callable[[Path, str | None], Path]
@@ -42,7 +43,7 @@ def trivy_scan(trivy_build: TrivyBuild, tmp_path_factory: pytest.TempPathFactory
     prefix = _no_network_prefix()
 
     def scan(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        cmd = [*prefix, str(trivy_build.binary), *args, *offline_flags(cache)]
+        cmd = [*prefix, str(trivy_build.binary), *args, *offline_flags(str(cache))]
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
     return scan

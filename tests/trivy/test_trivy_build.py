@@ -15,9 +15,9 @@ from neosale_airgap.trivy import (
     BUILD_SH,
     TrivyBuild,
     binary_path,
-    offline_flags,
     vulnerabilities,
 )
+from neosale_ci.scan import offline_flags
 
 NpmProject = Callable[[Path, str | None], Path]
 
@@ -77,7 +77,7 @@ def test_db_is_rebuilt_only_when_advisories_change(
     project = npm_project(tmp_path / "web", "4.17.15")
     res = subprocess.run(
         [str(trivy_build.binary), "fs", "--scanners", "vuln", "--format", "json", str(project),
-         *offline_flags(cache)],
+         *offline_flags(str(cache))],
         capture_output=True, text=True, check=True, timeout=300,
     )  # fmt: skip
     assert {v["VulnerabilityID"] for v in vulnerabilities(json.loads(res.stdout))} == {"CVE-2020-8203"}

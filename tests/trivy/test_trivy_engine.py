@@ -11,7 +11,8 @@ import pytest
 from dagger import dag
 
 from neosale_airgap.oci import ImageConfig, rootfs_to_oci
-from neosale_airgap.trivy import CONTAINER_CACHE_DIR, TrivyBuild, offline_flags, vulnerabilities
+from neosale_airgap.trivy import CONTAINER_CACHE_DIR, TrivyBuild, vulnerabilities
+from neosale_ci.scan import offline_flags
 
 pytestmark = [pytest.mark.engine, pytest.mark.anyio]
 

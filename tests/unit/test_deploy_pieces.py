@@ -15,10 +15,18 @@ from neosale_deploy.colours import Colours, health_from_status, info_from_row
 from neosale_deploy.database import database, known_backups
 from neosale_deploy.dockerhost import demux
 from neosale_deploy.errors import UsageError
-from neosale_deploy.model import LABEL_COLOUR, LABEL_DEPLOY_ID, LABEL_ROLE, App, Target, parse_target
+from neosale_deploy.model import (
+    LABEL_COLOUR,
+    LABEL_DEPLOY_ID,
+    LABEL_ROLE,
+    REVISION_LABEL,
+    App,
+    Target,
+    parse_target,
+)
 from neosale_deploy.record import LedgerRecord, Phase, Result, merge
 from neosale_deploy.reference import ImageRef
-from neosale_deploy.revision import REVISION_LABEL, is_full_sha, revision_problem
+from neosale_deploy.rollout import revision_problem
 from neosale_deploy.state import holder_info, holder_is_stale
 
 SHA = "a" * 40
@@ -126,9 +134,6 @@ def test_each_colours_frontend_talks_to_its_own_backend_confined() -> None:
 
 def test_an_image_from_another_commit_is_named_with_what_it_was_built_from() -> None:
     image = ImageRef.parse("reg/app@sha256:" + "1" * 64, "--backend")
-    assert is_full_sha(SHA)
-    assert not is_full_sha(SHA.upper())
-    assert not is_full_sha(SHA[:7])
     labels = {REVISION_LABEL: SHA}
     assert revision_problem("backend", image, labels, SHA) is None
     problem = revision_problem("backend", image, {}, SHA) or ""

@@ -1,11 +1,12 @@
 """What the ledger says of the colours' deploys: only a completed release is a rollback
-target or shows as LIVE; missing app env is named without values."""
+target or shows as LIVE; rollback takes the app env, and missing names are named without values."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, cast
 
-from neosale_deploy.cli import _colour_mark
+from neosale_deploy.cli import _colour_mark, _target, build_parser
 from neosale_deploy.record import LedgerRecord, Phase
 from neosale_deploy.releases import (
     Release,
@@ -96,3 +97,10 @@ def test_status_marks_an_unvetted_colour_as_such_and_warns() -> None:
     assert live is not None
     assert "takes live traffic" in live
     assert "`rollback`" in live
+
+
+def test_rollback_takes_the_deploys_env_file(tmp_path: Path) -> None:
+    env_file = tmp_path / "app.env"
+    env_file.write_text("backend:DATABASE_URL=postgres://u:pw@db/neosale\n")
+    target = _target(build_parser().parse_args(["rollback", "--env-file", str(env_file)]))
+    assert target.roles["backend"].env["DATABASE_URL"] == "postgres://u:pw@db/neosale"
