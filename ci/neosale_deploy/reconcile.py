@@ -67,21 +67,19 @@ class Removal:
     graceful: bool = False
 
 
-def idle_removals(
-    colours: Colours, live: str | None, ok_ids: set[str], expired: bool, retain: float
-) -> list[Removal]:
-    """Idle colours to remove: anything half-started or stopped, and the warm one once retain is over."""
-    out = []
-    for colour in COLOURS:
-        if colour == live or not colours.of(colour):
-            continue
-        if colours.deploy_id(colour) not in ok_ids:
-            out.append(Removal(colour, "half-started by an interrupted or failed deploy"))
-        elif not colours.running(colour):
-            out.append(Removal(colour, "not running"))
-        elif expired:
-            out.append(Removal(colour, f"retain period of {retain:.0f}s is over", graceful=True))
-    return out
+def idle_removal(
+    colours: Colours, colour: str, live: str | None, ok_ids: set[str], expired: bool, retain: float
+) -> Removal | None:
+    """Whether an idle colour goes: half-started or stopped, or warm once retain is over."""
+    if colour == live or not colours.of(colour):
+        return None
+    if colours.deploy_id(colour) not in ok_ids:
+        return Removal(colour, "half-started by an interrupted or failed deploy")
+    if not colours.running(colour):
+        return Removal(colour, "not running")
+    if expired:
+        return Removal(colour, f"retain period of {retain:.0f}s is over", graceful=True)
+    return None
 
 
 @dataclass(frozen=True)
@@ -106,8 +104,10 @@ class Reconciler:
         if live is not None:
             routing, live = self._fail_over(routing, live, ok_ids)
         expired = retain_over(last, t.retain_seconds, time.time())
-        for r in idle_removals(host.colours(), live, ok_ids, expired, t.retain_seconds):
-            remove_colour(host, self.log, r.colour, r.why, t.stop_timeout if r.graceful else None)
+        for colour in COLOURS:  # each asked of the containers as they are after the last removal
+            r = idle_removal(host.colours(), colour, live, ok_ids, expired, t.retain_seconds)
+            if r is not None:
+                remove_colour(host, self.log, r.colour, r.why, t.stop_timeout if r.graceful else None)
         idle = other_colour(live) if live else COLOURS[0]
         if routing.live != live or routing.preview != idle or routing.drift:
             routing = host.apply(live, idle)

@@ -11,7 +11,14 @@ import pytest
 from neosale_deploy.colours import Colours
 from neosale_deploy.errors import DeployError
 from neosale_deploy.model import Target
-from neosale_deploy.reconcile import Reconciler, idle_removals, initial_routing, interruption, retain_over
+from neosale_deploy.reconcile import (
+    Reconciler,
+    Removal,
+    idle_removal,
+    initial_routing,
+    interruption,
+    retain_over,
+)
 from neosale_deploy.record import LedgerRecord
 from neosale_deploy.routerconf import Routing
 from neosale_deploy.state import DirStore, Ledger
@@ -113,15 +120,16 @@ def test_the_warm_colour_goes_gracefully_once_retain_is_over(tmp_path: Path) -> 
     assert retain_over(None, 0.0, 2e9) is False
 
 
-def test_idle_removals_name_why() -> None:
+def test_an_idle_colour_is_removed_only_for_a_reason_it_names() -> None:
     host = FakeHost()
     host.add_colour("green", "d2", V2, state="exited")
     colours = Colours(tuple(host.containers))
-    assert [r.why for r in idle_removals(colours, "blue", {"d2"}, False, 60)] == ["not running"]
-    assert [r.why for r in idle_removals(colours, "blue", set(), False, 60)] == [
-        "half-started by an interrupted or failed deploy"
-    ]
-    assert idle_removals(colours, "green", set(), True, 60) == []
+    assert idle_removal(colours, "green", "blue", {"d2"}, False, 60) == Removal("green", "not running")
+    assert idle_removal(colours, "green", "blue", set(), False, 60) == Removal(
+        "green", "half-started by an interrupted or failed deploy"
+    )
+    assert idle_removal(colours, "green", "green", set(), True, 60) is None  # live stays
+    assert idle_removal(colours, "blue", None, set(), True, 60) is None  # nothing there
 
 
 def test_a_hand_edited_upstream_is_rewritten_for_the_colour_nginx_serves(tmp_path: Path) -> None:
