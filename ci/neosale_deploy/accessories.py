@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 from neosale_deploy import dockerhost as dh
 from neosale_deploy.errors import DeployError, UsageError
-from neosale_deploy.model import LABEL_PROJECT, LABEL_ROLE, Target
+from neosale_deploy.model import LABEL_PROJECT, LABEL_ROLE, App, Target
 
 SECOND = 1_000_000_000  # docker health check durations are in nanoseconds
 
@@ -43,7 +43,7 @@ def container_name(target: Target, name: str) -> str:
 
 def pg_env(target: Target, need: str) -> tuple[dict[str, str], str]:
     """libpq's PG* variables for the shared database and where it is (no password) for messages."""
-    url = target.database_url or target.roles["backend"].env.get("DATABASE_URL", "")
+    url = target.database_url or target.roles[App.BACKEND].env.get("DATABASE_URL", "")
     if not url:
         raise UsageError(
             f"{need} needs the database: set database_url in the target config "
@@ -112,8 +112,8 @@ def _create(client: Any, target: Target, acc: Accessory) -> Any:
         name=acc.container(target),
         environment=acc.env,
         labels={LABEL_PROJECT: target.project, LABEL_ROLE: acc.name},
-        network=target.network_name,
-        networking_config={target.network_name: client.api.create_endpoint_config(aliases=[acc.name])},
+        network=target.names.network,
+        networking_config={target.names.network: client.api.create_endpoint_config(aliases=[acc.name])},
         volumes={acc.volume(target): {"bind": acc.data, "mode": "rw"}},
         restart_policy={"Name": "unless-stopped"},
         healthcheck={

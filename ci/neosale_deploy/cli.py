@@ -12,7 +12,7 @@ import os
 import shlex
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
@@ -21,7 +21,8 @@ from typing import Any
 from neosale_deploy.deployer import Deployer
 from neosale_deploy.envfile import Assignment, parse_assignment, parse_env_file
 from neosale_deploy.errors import DeployError, UsageError
-from neosale_deploy.model import ROLES, Target, load_target
+from neosale_deploy.model import REVISION_LABEL, Target, load_target
+from neosale_deploy.record import LedgerRecord, digests_of
 from neosale_deploy.reference import ImageRef
 from neosale_deploy.releases import Release
 
@@ -40,6 +41,12 @@ def _common() -> argparse.ArgumentParser:
     g.add_argument("--no-tls-verify", dest="tls_verify", action="store_false", default=None)
     g.add_argument("--ssh-key", help="private key for an ssh:// host (default: ~/.ssh/config, agent)")
     g.add_argument("--ssh-known-hosts", help="known_hosts file holding the ssh:// host's key")
+    _router_options(g)
+    _app_options(g)
+    return p
+
+
+def _router_options(g: argparse._ArgumentGroup) -> None:
     g.add_argument("--network")
     g.add_argument("--router-image")
     g.add_argument("--router-conf", help="the repository's nginx/ folder (default: this checkout's)")
@@ -50,6 +57,9 @@ def _common() -> argparse.ArgumentParser:
     g.add_argument("--public-host", help="where this machine reaches the router's ports")
     g.add_argument("--conf-volume", help="docker volume or absolute host dir for the router's conf.d")
     g.add_argument("--state-dir", help="local ledger directory (default: a volume on the docker host)")
+
+
+def _app_options(g: argparse._ArgumentGroup) -> None:
     g.add_argument("--postgres-image")
     g.add_argument("--redis-image")
     g.add_argument("--database-url")
@@ -74,7 +84,6 @@ def _common() -> argparse.ArgumentParser:
         metavar="PATH",
         help='ROLE:NAME=VALUE lines (# comments; a "..." value may span lines): secrets off the command line',
     )
-    return p
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument(
         "--expect-revision",
         metavar="SHA",
-        help="refuse images whose org.opencontainers.image.revision label is another commit",
+        help=f"refuse images whose {REVISION_LABEL} label is another commit",
     )
     r = sub.add_parser("rollback", parents=[common], help="back to the previous colour")
     r.add_argument("--approved-by")
@@ -170,7 +179,7 @@ def _target(args: argparse.Namespace) -> Target:
     return target
 
 
-def _print_history(entries: list[dict[str, Any]]) -> None:
+def _print_history(entries: list[LedgerRecord]) -> None:
     for e in entries:
         phases = " ".join(
             f"{p['name']}:{p.get('seconds', '?')}s{'' if p.get('ok') else '!'}" for p in e.get("phases", [])
@@ -179,9 +188,9 @@ def _print_history(entries: list[dict[str, Any]]) -> None:
             f"{e['id']}  {e.get('kind', '?'):9} {e.get('result', '?'):12} colour={e.get('colour') or '-'} "
             f"approved_by={e.get('approved_by') or '-'}"
         )
-        for role in ROLES:
-            if e.get(role):
-                print(f"    {role:8} {e[role]}")
+        for role, ref in digests_of(e).items():
+            if ref:
+                print(f"    {role:8} {ref}")
         if e.get("backup"):
             print(f"    backup   {e['backup'].get('id')} {e['backup'].get('bytes', '')}")
         if e.get("reason"):
@@ -231,45 +240,56 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
+def _deploy(args: argparse.Namespace) -> int:
+    # Checked before connecting anywhere: a bad reference changes nothing.
+    backend = ImageRef.parse(args.backend, "--backend")
+    frontend = ImageRef.parse(args.frontend, "--frontend")
+    return Deployer(_target(args)).deploy(
+        backend,
+        frontend,
+        args.approved_by,
+        args.production,
+        migrate=not args.skip_migrations,
+        expect_revision=args.expect_revision,
+    )
+
+
+def _status(args: argparse.Namespace) -> int:
+    st = Deployer(_target(args)).status()
+    if args.json:
+        print(json.dumps(st, indent=2))
+    else:
+        _print_status(st)
+    return 0
+
+
+def _history(args: argparse.Namespace) -> int:
+    entries = Deployer(_target(args)).history()[-args.limit :]
+    if args.json:
+        for e in entries:
+            print(json.dumps(e, sort_keys=True))
+    else:
+        _print_history(entries)
+    return 0
+
+
+# One function per subcommand (build_parser declares their options).
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "deploy": _deploy,
+    "rollback": lambda args: Deployer(_target(args)).rollback(args.approved_by),
+    "restore": lambda args: Deployer(_target(args)).restore(args.backup_id, args.approved_by),
+    "reconcile": lambda args: Deployer(_target(args)).reconcile_command(),
+    "setup": lambda args: Deployer(_target(args)).setup(),
+    "status": _status,
+    "history": _history,
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        if args.command == "deploy":
-            # Checked before connecting anywhere: a bad reference changes nothing.
-            backend = ImageRef.parse(args.backend, "--backend")
-            frontend = ImageRef.parse(args.frontend, "--frontend")
-            return Deployer(_target(args)).deploy(
-                backend,
-                frontend,
-                args.approved_by,
-                args.production,
-                migrate=not args.skip_migrations,
-                expect_revision=args.expect_revision,
-            )
-        dep = Deployer(_target(args))
-        if args.command == "rollback":
-            return dep.rollback(args.approved_by)
-        if args.command == "restore":
-            return dep.restore(args.backup_id, args.approved_by)
-        if args.command == "reconcile":
-            return dep.reconcile_command()
-        if args.command == "setup":
-            return dep.setup()
-        if args.command == "status":
-            st = dep.status()
-            if args.json:
-                print(json.dumps(st, indent=2))
-            else:
-                _print_status(st)
-            return 0
-        entries = dep.history()[-args.limit :]
-        if args.json:
-            for e in entries:
-                print(json.dumps(e, sort_keys=True))
-        else:
-            _print_history(entries)
-        return 0
+        return COMMANDS[args.command](args)
     except DeployError as exc:
         print(f"neosale-deploy: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -6,6 +6,8 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
+from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,7 +16,16 @@ from neosale_deploy.errors import UsageError
 from neosale_deploy.reference import parse_reference
 
 COLOURS = ("blue", "green")
-ROLES = ("backend", "frontend")
+
+
+class App(StrEnum):
+    """The applications a colour runs, one container each."""
+
+    BACKEND = "backend"
+    FRONTEND = "frontend"
+
+
+ROLES: tuple[App, ...] = tuple(App)
 # One-off containers (never part of a colour): reconcile removes leftovers.
 ONE_OFF_ROLES = ("migrate", "backup", "restore")
 ACCESSORIES = ("postgres", "redis")
@@ -56,9 +67,21 @@ class RoleSpec:
 
 def _default_roles() -> dict[str, RoleSpec]:
     return {
-        "backend": RoleSpec("backend", 4000, "/health", "/ready", "/version"),
-        "frontend": RoleSpec("frontend", 3000, "/api/health", tmpfs=("/tmp", "/app/.next/cache")),  # noqa: S108
+        App.BACKEND: RoleSpec(App.BACKEND, 4000, "/health", "/ready", "/version"),
+        App.FRONTEND: RoleSpec(App.FRONTEND, 3000, "/api/health", tmpfs=("/tmp", "/app/.next/cache")),  # noqa: S108
     }
+
+
+@dataclass(frozen=True)
+class Names:
+    """What the project's objects on the docker host are called."""
+
+    router: str
+    lock: str
+    network: str
+    conf_mount: str
+    state_volume: str
+    backup_volume: str
 
 
 @dataclass(frozen=True)
@@ -143,41 +166,29 @@ class Target:
                 "migrate_command is empty: expected a command such as ['node', 'dist/migrate.js']"
             )
 
-    # Derived names: every object of the project carries its name.
+    @property
+    def preview_bind_addr(self) -> str:
+        """The preview port stays private on a local host."""
+        return self.preview_bind or ("127.0.0.1" if self.is_local else "0.0.0.0")  # noqa: S104
+
+    @cached_property
+    def names(self) -> Names:
+        return Names(
+            router=self.named("router"),
+            lock=self.named("deploy-lock"),
+            network=self.network or self.project,
+            conf_mount=self.conf_volume or self.named("router-conf"),
+            state_volume=self.named("deploy-state"),
+            backup_volume=self.backup_volume or self.named("backups"),
+        )
+
     @property
     def docker_host(self) -> str:
         return self.host or os.environ.get("DOCKER_HOST", "") or "unix:///var/run/docker.sock"
 
     @property
-    def network_name(self) -> str:
-        return self.network or self.project
-
-    @property
-    def router_name(self) -> str:
-        return f"{self.project}-router"
-
-    @property
-    def lock_name(self) -> str:
-        return f"{self.project}-deploy-lock"
-
-    @property
-    def conf_mount(self) -> str:
-        return self.conf_volume or f"{self.project}-router-conf"
-
-    @property
-    def state_volume(self) -> str:
-        return f"{self.project}-deploy-state"
-
-    @property
-    def backup_volume_name(self) -> str:
-        return self.backup_volume or f"{self.project}-backups"
-
-    @property
-    def is_local(self) -> bool:
-        return self.docker_host.startswith(("unix://", "npipe://"))
-
-    @property
     def probe_host(self) -> str:
+        """Where this machine reaches the router's ports."""
         if self.public_host:
             return self.public_host
         if self.is_local:
@@ -185,22 +196,23 @@ class Target:
         return urlsplit(self.docker_host).hostname or "127.0.0.1"
 
     @property
-    def preview_bind_addr(self) -> str:
-        return self.preview_bind or ("127.0.0.1" if self.is_local else "0.0.0.0")  # noqa: S104
+    def is_local(self) -> bool:
+        return self.docker_host.startswith(("unix://", "npipe://"))
+
+    def named(self, what: str) -> str:
+        """Every object of the project carries its name: `<project>-<what>`."""
+        return f"{self.project}-{what}"
 
     @property
     def live_url(self) -> str:
         return f"http://{self.probe_host}:{self.router_port}"
 
+    def container_name(self, colour: str, role: str) -> str:
+        return self.named(f"{colour}-{role}")
+
     @property
     def preview_url(self) -> str:
         return f"http://{self.probe_host}:{self.preview_port}"
-
-    def container_name(self, colour: str, role: str) -> str:
-        return f"{self.project}-{colour}-{role}"
-
-    def with_overrides(self, **values: Any) -> Target:
-        return replace(self, **{k: v for k, v in values.items() if v is not None})
 
 
 def _as_roles(raw: Any, path: str) -> dict[str, RoleSpec]:

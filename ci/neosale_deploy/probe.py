@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from neosale_deploy.model import Target
+from neosale_deploy.model import App, Target
 
 
 class Side(StrEnum):
@@ -59,9 +59,9 @@ def get(base_url: str, path: str, timeout: float = 3.0) -> Check:
 
 
 def readiness_paths(target: Target, side: Side) -> list[str]:
-    names = [("backend", "health"), ("frontend", "health")]
-    if target.roles["backend"].ready_path:
-        names.insert(1, ("backend", "ready"))
+    names = [(App.BACKEND, "health"), (App.FRONTEND, "health")]
+    if target.roles[App.BACKEND].ready_path:
+        names.insert(1, (App.BACKEND, "ready"))
     return [probe_path(side, role, name) for role, name in names]
 
 
@@ -81,8 +81,8 @@ class SmokeResult:
 def builtin_smoke(target: Target, base_url: str, latency_budget: float = 2.0) -> SmokeResult:
     """A minimal smoke: health, readiness, version and the home page, each 2xx within the budget."""
     paths = readiness_paths(target, Side.PREVIEW)
-    if target.roles["backend"].version_path:
-        paths.append(probe_path(Side.PREVIEW, "backend", "version"))
+    if target.roles[App.BACKEND].version_path:
+        paths.append(probe_path(Side.PREVIEW, App.BACKEND, "version"))
     paths.append("/")
     checks = [get(base_url, p, timeout=latency_budget) for p in paths]
     bad = [c for c in checks if not c.ok or c.seconds > latency_budget]

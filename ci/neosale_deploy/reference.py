@@ -37,6 +37,7 @@ class ImageRef:
 
     @property
     def ref(self) -> str:
+        """What the ledger and the labels record: name, tag and digest."""
         return f"{self.name}{':' + self.tag if self.tag else ''}@{self.digest}"
 
     @property

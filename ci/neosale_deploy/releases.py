@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from typing import Any
 
-from neosale_deploy.model import ROLES
-
-Record = dict[str, Any]
+from neosale_deploy.record import LedgerRecord, Phase, Result, digests_of, ok_phases
 
 
 class Release(enum.Enum):
@@ -28,23 +25,19 @@ class Release(enum.Enum):
     UNKNOWN = "not in the ledger"
 
 
-def digests_of(rec: Record) -> dict[str, str]:
-    return {role: str(rec.get(role) or "") for role in ROLES}
-
-
-def completed(rec: Record) -> bool:
+def completed(rec: LedgerRecord) -> bool:
     """The run switched live traffic to its colour and verified it there."""
-    verified = any(p.get("name") == "verify" and p.get("ok") for p in rec.get("phases", []))
-    return rec.get("result") == "success" and verified and all(digests_of(rec).values())
+    verified = Phase.VERIFY in ok_phases(rec)
+    return rec.get("result") == Result.SUCCESS and verified and all(digests_of(rec).values())
 
 
-def completes(rec: Record, deploy_id: str, digests: Mapping[str, str]) -> bool:
+def completes(rec: LedgerRecord, deploy_id: str, digests: Mapping[str, str]) -> bool:
     """`rec` completed the release of these containers: their deploy id and digests."""
     return completed(rec) and rec.get("colour_deploy_id") == deploy_id and digests_of(rec) == dict(digests)
 
 
 def release_state(
-    entries: Iterable[Record], deploy_id: str, digests: Mapping[str, str], holder: str | None = None
+    entries: Iterable[LedgerRecord], deploy_id: str, digests: Mapping[str, str], holder: str | None = None
 ) -> Release:
     """What the ledger says of containers labelled `deploy_id` running `digests`.
 
@@ -58,12 +51,12 @@ def release_state(
     if not own:
         return Release.UNKNOWN
     result = own[-1].get("result")
-    if result == "running":
+    if result == Result.RUNNING:
         return Release.IN_PROGRESS if deploy_id == holder else Release.INTERRUPTED
-    return Release.INTERRUPTED if result == "interrupted" else Release.FAILED
+    return Release.INTERRUPTED if result == Result.INTERRUPTED else Release.FAILED
 
 
-def rollback_target(entries: Iterable[Record], current: Mapping[str, str]) -> Record | None:
+def rollback_target(entries: Iterable[LedgerRecord], current: Mapping[str, str]) -> LedgerRecord | None:
     """The latest completed release whose digests differ from `current` (what is live now)."""
     cands = [e for e in entries if completed(e) and digests_of(e) != dict(current)]
     return max(cands, key=lambda e: str(e.get("finished", ""))) if cands else None

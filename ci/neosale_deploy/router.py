@@ -51,7 +51,7 @@ class Router:
         return RouterFiles.load(self.target.router_conf)
 
     def container(self) -> dh.Container | None:
-        return dh.get_container(self.client, self.target.router_name)
+        return dh.get_container(self.client, self.target.names.router)
 
     def routing(self) -> Routing | None:
         """What the router's upstream.conf puts in force; None without a router or a readable file."""
@@ -77,10 +77,10 @@ class Router:
         stale = self._stale_files(c, initial)
         if dh.state(c) == "running":
             if stale:
-                self.log(f"router {self.target.router_name}: updating {', '.join(sorted(stale))}")
+                self.log(f"router {self.target.names.router}: updating {', '.join(sorted(stale))}")
                 self._swap(stale)
             return c, False
-        self.log(f"router {self.target.router_name} is {dh.state(c, reload=False)}; starting it")
+        self.log(f"router {self.target.names.router} is {dh.state(c, reload=False)}; starting it")
         self._put(c, stale)
         self._start(c)
         return c, False
@@ -105,22 +105,22 @@ class Router:
     def _create(self, routing: Routing) -> dh.Container:
         t = self.target
         files = self.static_files()  # a bad router configuration stops us before anything exists
-        self.log(f"router {t.router_name} is missing; creating it")
+        self.log(f"router {t.names.router} is missing; creating it")
         dh.ensure_image(self.client, t.router_image, "router image")
         dh.ensure_network(self.client, t)
-        if not t.conf_mount.startswith("/"):
-            dh.ensure_volume(self.client, t, t.conf_mount)
+        if not t.names.conf_mount.startswith("/"):
+            dh.ensure_volume(self.client, t, t.names.conf_mount)
         c = self.client.containers.create(
             t.router_image,
             command=["nginx", "-g", "daemon off;"],
-            name=t.router_name,
+            name=t.names.router,
             labels={LABEL_PROJECT: t.project, LABEL_ROLE: "router"},
-            network=t.network_name,
+            network=t.names.network,
             ports={
                 f"{LIVE_PORT}/tcp": (t.router_bind, t.router_port),
                 f"{PREVIEW_PORT}/tcp": (t.preview_bind_addr, t.preview_port),
             },
-            volumes={t.conf_mount: {"bind": CONF_DIR, "mode": "rw"}},
+            volumes={t.names.conf_mount: {"bind": CONF_DIR, "mode": "rw"}},
             restart_policy={"Name": "unless-stopped"},
         )
         self._put(c, files | {f"{CONF_DIR}/{UPSTREAM}": self._initial_upstream(routing)})
@@ -140,7 +140,7 @@ class Router:
             c.start()
         except dh.APIError as exc:
             raise DeployError(
-                f"router {self.target.router_name} could not start: {exc.explanation}"
+                f"router {self.target.names.router} could not start: {exc.explanation}"
             ) from None
         self._wait_answering(c)
 
@@ -153,7 +153,7 @@ class Router:
                 return
             time.sleep(0.1)
         t = self.target
-        raise DeployError(f"router {t.router_name} does not answer on {t.preview_url}: {dh.logs_tail(c)}")
+        raise DeployError(f"router {t.names.router} does not answer on {t.preview_url}: {dh.logs_tail(c)}")
 
     def marker(self) -> Routing | None:
         """The routing the router's workers have loaded (asked on the private preview port)."""
@@ -184,10 +184,10 @@ class Router:
     def _swap(self, files: dict[str, str]) -> None:
         # One exec, by name, writes the temp files and switches: round trips count in a rollback.
         try:
-            code, out = dh.exec_sh(dh.handle(self.client, self.target.router_name), swap_script(files))
+            code, out = dh.exec_sh(dh.handle(self.client, self.target.names.router), swap_script(files))
         except dh.APIError as exc:  # missing (404) or not running (409)
             raise DeployError(
-                f"router {self.target.router_name} cannot be switched ({exc.explanation}); "
+                f"router {self.target.names.router} cannot be switched ({exc.explanation}); "
                 "rerun deploy or reconcile to recreate it"
             ) from None
         if code == 3:
@@ -195,7 +195,7 @@ class Router:
                 f"nginx -t refused the new configuration (old files restored, traffic unchanged): {out}"
             )
         if code != 0:
-            raise DeployError(f"nginx reload failed in {self.target.router_name} (exit {code}): {out}")
+            raise DeployError(f"nginx reload failed in {self.target.names.router} (exit {code}): {out}")
 
     def _wait_generation(self, generation: str, timeout: float = 10.0) -> None:
         # Two answers in a row: the master starts new workers before it tells

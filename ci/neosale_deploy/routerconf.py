@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from neosale_deploy.errors import UsageError
-from neosale_deploy.model import COLOURS, Target, other_colour
+from neosale_deploy.model import COLOURS, App, Target, other_colour
 
 CONF_DIR = "/etc/nginx/conf.d"
 MAIN_CONF = "/etc/nginx/nginx.conf"
@@ -100,18 +100,18 @@ def render_upstream(target: Target, routing: Routing) -> str:
     return f"""# neosale-deploy live={live} preview={preview} generation={routing.generation}
 # Written by neosale-deploy at each switch: run its reconcile after a hand edit.
 upstream neosale_backend {{
-    server {_addr(target, routing.live, "backend")};
+    server {_addr(target, routing.live, App.BACKEND)};
     keepalive 16;
 }}
 upstream neosale_frontend {{
-    server {_addr(target, routing.live, "frontend")};
+    server {_addr(target, routing.live, App.FRONTEND)};
     keepalive 16;
 }}
 map $host $neosale_live {{ default "{live}"; }}
 map $host $neosale_preview {{ default "{preview}"; }}
 map $host $neosale_generation {{ default "{routing.generation}"; }}
-map $host $neosale_preview_backend {{ default "{_addr(target, routing.preview, "backend")}"; }}
-map $host $neosale_preview_frontend {{ default "{_addr(target, routing.preview, "frontend")}"; }}
+map $host $neosale_preview_backend {{ default "{_addr(target, routing.preview, App.BACKEND)}"; }}
+map $host $neosale_preview_frontend {{ default "{_addr(target, routing.preview, App.FRONTEND)}"; }}
 """
 
 
@@ -121,10 +121,10 @@ def _probes(target: Target) -> str:
     The live ones go through the live upstream groups, as public traffic does,
     and tell the app it is reached as live (X-Neosale-Via).
     """
-    b, f = target.roles["backend"], target.roles["frontend"]
+    b, f = target.roles[App.BACKEND], target.roles[App.FRONTEND]
     named = {"health": b.health_path, "ready": b.ready_path, "version": b.version_path}
-    paths = [("backend", name, path) for name, path in named.items() if path]
-    paths.append(("frontend", "health", f.health_path))
+    paths = [(App.BACKEND, name, path) for name, path in named.items() if path]
+    paths.append((App.FRONTEND, "health", f.health_path))
     out = []
     for role, name, path in paths:
         upstream = f"http://$neosale_preview_{role}{path}"
@@ -178,7 +178,7 @@ def parse_routing(target: Target, text: str | None) -> Routing | None:
     if not text:
         return None
     servers = {m["role"]: m["addr"] for m in _SERVER.finditer(text)}
-    if set(servers) != {"backend", "frontend"}:
+    if set(servers) != set(App):
         return None
     if all(a == NOWHERE for a in servers.values()):
         live = None

@@ -14,27 +14,21 @@ import json
 import os
 import socket
 import time
-from datetime import UTC, datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from neosale_deploy import dockerhost as dh
 from neosale_deploy.errors import DeployError, LedgerError, LockHeldError
 from neosale_deploy.fingerprint import new_key
 from neosale_deploy.model import LABEL_LOCK, LABEL_PROJECT, LABEL_ROLE, Target
+from neosale_deploy.record import LedgerRecord, merge, now_iso, parse_iso
 
 LEDGER = "ledger.jsonl"
 # The target's key for env fingerprints (see fingerprint.py): readable only where the ledger is.
 KEY = "fingerprint.key"
 STATE_DIR = "/state"
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def parse_iso(value: str) -> float:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
 class Store(Protocol):
@@ -102,7 +96,7 @@ class VolumeStore:
     def __init__(self, client: Any, target: Target) -> None:
         self.client = client
         self.target = target
-        self.where = f"volume {target.state_volume}:{LEDGER}"
+        self.where = f"volume {target.names.state_volume}:{LEDGER}"
         self._held = False
         self._text: str | None = None  # the file as of our last read or write under the lock
         self._writes = 0
@@ -115,7 +109,7 @@ class VolumeStore:
         if dh.get_container(self.client, self.name) is not None:
             return
         dh.ensure_image(self.client, self.target.router_image, "router image")
-        dh.ensure_volume(self.client, self.target, self.target.state_volume)
+        dh.ensure_volume(self.client, self.target, self.target.names.state_volume)
         with contextlib.suppress(dh.APIError):  # created concurrently: fine
             self.client.api.create_container(
                 self.target.router_image,
@@ -123,7 +117,7 @@ class VolumeStore:
                 name=self.name,
                 labels={LABEL_PROJECT: self.target.project, LABEL_ROLE: "state"},
                 host_config=self.client.api.create_host_config(
-                    binds=[f"{self.target.state_volume}:{STATE_DIR}:rw"]
+                    binds=[f"{self.target.names.state_volume}:{STATE_DIR}:rw"]
                 ),
             )
 
@@ -171,8 +165,8 @@ class Ledger:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def lines(self) -> list[dict[str, Any]]:
-        out = []
+    def lines(self) -> list[LedgerRecord]:
+        out: list[LedgerRecord] = []
         for n, line in enumerate(self.store.read().splitlines(), start=1):
             if not line.strip():
                 continue
@@ -188,17 +182,14 @@ class Ledger:
                     f"ledger {self.store.where} line {n} is not a deploy record: {line[:120]!r}; "
                     'expected a JSON object with a string "id"'
                 )
-            out.append(rec)
+            out.append(cast(LedgerRecord, rec))
         return out
 
-    def entries(self) -> list[dict[str, Any]]:
+    def entries(self) -> list[LedgerRecord]:
         """Records merged by id (latest snapshot), in the order they started."""
-        merged: dict[str, dict[str, Any]] = {}
-        for rec in self.lines():
-            merged[rec["id"]] = rec
-        return list(merged.values())
+        return merge(self.lines())
 
-    def write(self, record: dict[str, Any]) -> None:
+    def write(self, record: LedgerRecord) -> None:
         self.store.append(json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n")
 
     def hold(self, held: bool) -> None:
@@ -257,12 +248,14 @@ def holder_is_stale(h: dict[str, Any], ttl: float) -> str | None:
     return None
 
 
+@dataclass
 class DeployLock:
-    def __init__(self, client: Any, target: Target, log: Any) -> None:
-        self.client = client
-        self.target = target
-        self.log = log
-        self.lock_id: str | None = None
+    """The target's lock: a never-started container only one deployer can create."""
+
+    client: Any
+    target: Target
+    log: Callable[[str], None]
+    lock_id: str | None = field(default=None, init=False)
 
     def acquire(self, deploy_id: str, command: str) -> None:
         t = self.target
@@ -273,7 +266,7 @@ class DeployLock:
                 created = self.client.api.create_container(
                     t.router_image,
                     command=["true"],
-                    name=t.lock_name,
+                    name=t.names.lock,
                     labels={LABEL_PROJECT: t.project, LABEL_ROLE: "lock", LABEL_LOCK: json.dumps(info)},
                 )
                 self.lock_id = str(created["Id"])
@@ -283,8 +276,8 @@ class DeployLock:
                 continue
             except dh.APIError as exc:
                 if exc.status_code != 409:
-                    raise DeployError(f"could not create lock {t.lock_name}: {exc.explanation}") from None
-            existing = dh.get_container(self.client, t.lock_name)
+                    raise DeployError(f"could not create lock {t.names.lock}: {exc.explanation}") from None
+            existing = dh.get_container(self.client, t.names.lock)
             if existing is None:
                 continue
             try:
@@ -295,13 +288,13 @@ class DeployLock:
             if reason is None:
                 raise LockHeldError(
                     f"{t.project} is locked by {describe_holder(held)}; "
-                    f"wait for it to finish (or, if it is dead, remove container {t.lock_name})"
+                    f"wait for it to finish (or, if it is dead, remove container {t.names.lock})"
                 )
             self.log(f"taking over stale lock of {describe_holder(held)}: {reason}")
             # By id: a concurrent taker that already replaced it is not removed.
             with contextlib.suppress(dh.NotFound):
                 existing.remove(force=True)
-        raise LockHeldError(f"{t.project}: could not take lock {t.lock_name} (contended)")
+        raise LockHeldError(f"{t.project}: could not take lock {t.names.lock} (contended)")
 
     def release(self) -> None:
         if self.lock_id is not None:

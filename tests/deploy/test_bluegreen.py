@@ -16,6 +16,7 @@ import pytest
 
 from neosale_deploy import dockerhost as dh
 from neosale_deploy.model import LABEL_PROJECT, LABEL_ROLE
+from neosale_deploy.record import Phase
 
 from .helpers import (
     POSTGRES_IMAGE,
@@ -174,17 +175,17 @@ def test_second_concurrent_deploy_is_refused(env: Env) -> None:
 # The phases a deploy prints, in order (Deployer._locked, then Deployer._roll_out);
 # each case checks this against the ledger of its first deploy.
 DEPLOY_PHASES = (
-    "lock",
-    "reconcile",
-    "images",
-    "migrate",
-    "start-idle",
-    "health",
-    "smoke",
-    "switch",
-    "verify",
+    Phase.LOCK,
+    Phase.RECONCILE,
+    Phase.IMAGES,
+    Phase.MIGRATE,
+    Phase.START_IDLE,
+    Phase.HEALTH,
+    Phase.SMOKE,
+    Phase.SWITCH,
+    Phase.VERIFY,
 )
-PRODUCTION_PHASES = (*DEPLOY_PHASES[:3], "backup", *DEPLOY_PHASES[3:])
+PRODUCTION_PHASES = (*DEPLOY_PHASES[:3], Phase.BACKUP, *DEPLOY_PHASES[3:])
 
 # Runs the CLI, freezing itself (SIGSTOP) right after it printed NSDT_STOP_AT: the
 # test's SIGKILL then lands at exactly that point instead of wherever the race goes.
@@ -209,7 +210,7 @@ class KillPoint:
     """Where the deployer is SIGKILLed: `start` right after `phase P: start`; `done` after
     `phase P: done` but before the ledger records it; `one-off` while P's one-off container runs."""
 
-    phase: str
+    phase: Phase
     at: str = "start"
     production: bool = False
 
@@ -232,10 +233,10 @@ class KillPoint:
 
 KILL_POINTS = [
     *(KillPoint(p) for p in DEPLOY_PHASES),
-    KillPoint("lock", "done"),  # the lock is held, the ledger has no entry yet
-    KillPoint("migrate", "one-off"),  # a migration container outlives the deployer
-    KillPoint("switch", "done"),  # the router is switched, the ledger does not say so
-    KillPoint("backup", production=True),
+    KillPoint(Phase.LOCK, "done"),  # the lock is held, the ledger has no entry yet
+    KillPoint(Phase.MIGRATE, "one-off"),  # a migration container outlives the deployer
+    KillPoint(Phase.SWITCH, "done"),  # the router is switched, the ledger does not say so
+    KillPoint(Phase.BACKUP, production=True),
 ]
 
 

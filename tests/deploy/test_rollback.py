@@ -12,6 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
+from neosale_deploy.record import Phase
+
 from .helpers import Env, live_versions, project_containers
 from .test_bluegreen import KillPoint, deploy_ok, history, kill_deploy_at, phase_names, roles_running
 
@@ -39,7 +41,7 @@ def test_rollback_after_a_deploy_killed_in_health_never_makes_it_live(env: Env, 
     deploy_ok(env, "v1")
     v1_id = history(env)[-1]["id"]
     v2 = env.images["v2"]
-    kill_deploy_at(env, docker_client, KillPoint("health"), ["--backend", v2, "--frontend", v2])
+    kill_deploy_at(env, docker_client, KillPoint(Phase.HEALTH), ["--backend", v2, "--frontend", v2])
     # The killed deploy's colour comes up healthy on preview: warm, but never vetted behind the live port.
     preview = f"http://127.0.0.1:{env.preview_port}"
     deadline = time.monotonic() + 60

@@ -4,9 +4,10 @@ target or shows as LIVE; rollback takes the app env, and missing names are named
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from neosale_deploy.cli import _colour_mark, _target, build_parser
+from neosale_deploy.record import LedgerRecord, Phase
 from neosale_deploy.releases import (
     Release,
     env_names,
@@ -18,21 +19,26 @@ from neosale_deploy.releases import (
 
 V1 = {"backend": "reg/app@sha256:" + "1" * 64, "frontend": "reg/web@sha256:" + "1" * 64}
 V2 = {"backend": "reg/app@sha256:" + "2" * 64, "frontend": "reg/web@sha256:" + "2" * 64}
-PHASES = ["lock", "reconcile", "images", "migrate", "start-idle", "health", "smoke", "switch", "verify"]
+PHASES: list[Phase] = [p for p in Phase if p not in (Phase.BACKUP, Phase.SWITCH_BACK, Phase.RESTORE)]
 
 
-def rec(rid: str, digests: dict[str, str], result: str, upto: str = "verify", **extra: Any) -> dict[str, Any]:
+def rec(
+    rid: str, digests: dict[str, str], result: str, upto: Phase = Phase.VERIFY, **extra: Any
+) -> LedgerRecord:
     phases = [{"name": p, "ok": True} for p in PHASES[: PHASES.index(upto) + 1]]
     done = (
         {"colour_deploy_id": rid, "finished": f"2026-01-01T00:00:{rid[-2:]}Z"} if result == "success" else {}
     )
-    return {"id": rid, "kind": "deploy", "result": result, "phases": phases, **digests, **done, **extra}
+    return cast(
+        LedgerRecord,
+        {"id": rid, "kind": "deploy", "result": result, "phases": phases, **digests, **done, **extra},
+    )
 
 
 LEDGER = [
     rec("d01", V1, "success"),
-    rec("d02", V2, "interrupted", upto="start-idle"),
-    rec("d03", V2, "running", upto="health"),
+    rec("d02", V2, "interrupted", upto=Phase.START_IDLE),
+    rec("d03", V2, "running", upto=Phase.HEALTH),
 ]
 
 
@@ -42,13 +48,13 @@ def test_only_a_switched_and_verified_deploy_is_a_completed_release() -> None:
     # Unfinished: in progress while its holder may run, interrupted once it is gone.
     assert release_state(LEDGER, "d03", V2, holder="d03") is Release.IN_PROGRESS
     assert release_state(LEDGER, "d03", V2, holder=None) is Release.INTERRUPTED
-    assert release_state([rec("d04", V2, "failed", upto="health")], "d04", V2) is Release.FAILED
+    assert release_state([rec("d04", V2, "failed", upto=Phase.HEALTH)], "d04", V2) is Release.FAILED
     assert release_state(LEDGER, "d99", V1) is Release.UNKNOWN
     assert release_state(LEDGER, "", V1) is Release.UNKNOWN
     # A completed id running other digests is not that release.
     assert release_state(LEDGER, "d01", V2) is not Release.COMPLETED
     # A success without a verify (a no-op rerun) vouches for nothing of its own.
-    noop = rec("d05", V2, "success", upto="reconcile", noop=True)
+    noop = rec("d05", V2, "success", upto=Phase.RECONCILE, noop=True)
     assert release_state([noop], "d05", V2) is not Release.COMPLETED
 
 
