@@ -46,6 +46,47 @@ if TYPE_CHECKING:
 
 # --- the two images, built by the engine in client mode ---------------------
 
+# The module cache stores files read-only and without exec bits.
+GO_MODES = "chmod -R u+w /usr/local/go && chmod +x /usr/local/go/bin/* /usr/local/go/pkg/tool/*/*"
+GO_PATH = "/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# Compiles sdk/go's dependency graph into the build cache, as upstream's image has it.
+GO_LIST_SDK = [
+    "go",
+    "list",
+    "-C",
+    "/sdk",
+    "-e",
+    "-export=true",
+    "-compiled=true",
+    "-deps=true",
+    "-test=false",
+    ".",
+]
+# codegen's requirements from the SDK's own lock, then one zipapp of them.
+UV_EXPORT_CODEGEN = [
+    "uv",
+    "export",
+    "--frozen",
+    "--no-hashes",
+    "--no-editable",
+    "--package",
+    "codegen",
+    "-o",
+    "/requirements.txt",
+]
+SHIV_CODEGEN = [
+    "uvx",
+    f"shiv=={SHIV_VERSION}",
+    "--reproducible",
+    "--compressed",
+    "-e",
+    "codegen.cli:main",
+    "-o",
+    "/codegen",
+    "-r",
+    "/requirements.txt",
+]
+
 
 def go_sdk(inputs: Inputs) -> dagger.Container:
     """Upstream's goSDKContent on a Debian base: Go, codegen, git, warm caches."""
@@ -56,38 +97,16 @@ def go_sdk(inputs: Inputs) -> dagger.Container:
         dag.container()
         .from_(inputs.go_base)
         .with_directory("/usr/local/go", host.directory(str(inputs.goroot)))
-        # The module cache stores files read-only and without exec bits.
-        .with_exec(
-            [
-                "sh",
-                "-c",
-                "chmod -R u+w /usr/local/go && chmod +x /usr/local/go/bin/* /usr/local/go/pkg/tool/*/*",
-            ]
-        )
+        .with_exec(["sh", "-c", GO_MODES])
         .with_env_variable("GOPATH", "/go")
-        .with_env_variable(
-            "PATH", "/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-        )
+        .with_env_variable("PATH", GO_PATH)
         .with_env_variable("GOTOOLCHAIN", "auto")
         .with_directory(GOPROXY_DIR, host.directory(str(inputs.goproxy_dir)))
         .with_env_variable("GOPROXY", f"file://{GOPROXY_DIR},{inputs.goproxy}")
         .with_file("/usr/local/bin/codegen", host.file(str(inputs.codegen)), permissions=0o755)
         .with_exec(["go", "build", "std"])
         .with_directory("/sdk", host.directory(str(inputs.sdk_go)))
-        .with_exec(
-            [
-                "go",
-                "list",
-                "-C",
-                "/sdk",
-                "-e",
-                "-export=true",
-                "-compiled=true",
-                "-deps=true",
-                "-test=false",
-                ".",
-            ]
-        )
+        .with_exec(GO_LIST_SDK)
         .without_directory("/sdk")
         # And the Python SDK's runtime module, which every Python module load
         # builds with this image: its dependencies and their compiled packages.
@@ -120,33 +139,8 @@ def python_sdk(inputs: Inputs) -> dagger.Container:
         .with_mounted_directory("/src", rootfs)
         .with_workdir("/src")
         .with_env_variable("UV_NATIVE_TLS", "true")
-        .with_exec(
-            [
-                "uv",
-                "export",
-                "--frozen",
-                "--no-hashes",
-                "--no-editable",
-                "--package",
-                "codegen",
-                "-o",
-                "/requirements.txt",
-            ]
-        )
-        .with_exec(
-            [
-                "uvx",
-                f"shiv=={SHIV_VERSION}",
-                "--reproducible",
-                "--compressed",
-                "-e",
-                "codegen.cli:main",
-                "-o",
-                "/codegen",
-                "-r",
-                "/requirements.txt",
-            ]
-        )
+        .with_exec(UV_EXPORT_CODEGEN)
+        .with_exec(SHIV_CODEGEN)
         .file("/codegen")
     )
     return dag.container().with_rootfs(rootfs.with_file("dist/codegen", codegen, permissions=0o755))

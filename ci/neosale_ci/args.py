@@ -19,3 +19,13 @@ TargetArg = Annotated[
 AppEnvArg = Annotated[
     dagger.Secret | None, Doc("ROLE:NAME=VALUE lines for the app containers (DATABASE_URL, tokens)")
 ]
+CreatedArg = Annotated[str, Doc("build time, RFC 3339")]
+VersionArg = Annotated[str, Doc("version label; default: short sha")]
+UsernameArg = Annotated[str, Doc("registry user")]
+PasswordArg = Annotated[dagger.Secret | None, Doc("registry password or token")]
+RegistryArg = Annotated[
+    str, Doc("HOST[:PORT]/NAMESPACE to publish to; empty: an embedded registry for the run")
+]
+BaseMigrationsArg = Annotated[
+    dagger.Directory | None, Doc("backend/prisma/migrations at the base ref, for migration safety")
+]

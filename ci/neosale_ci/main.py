@@ -18,7 +18,20 @@ from . import checks, defaults
 from . import e2e as e2e_stage
 from . import stack as stack_stage
 from .approval import check_approval
-from .args import AppEnvArg, DigestArg, EnvironmentArg, RefArg, ShaArg, TargetArg
+from .args import (
+    AppEnvArg,
+    BaseMigrationsArg,
+    CreatedArg,
+    DigestArg,
+    EnvironmentArg,
+    PasswordArg,
+    RefArg,
+    RegistryArg,
+    ShaArg,
+    TargetArg,
+    UsernameArg,
+    VersionArg,
+)
 from .context import APPS, SOURCE_IGNORE, Context, Images
 from .delivery import plan_delivery
 from .deploy import Deployment, DockerAccess, Environment, digest_args
@@ -158,8 +171,8 @@ class Neosale:
     async def build_frontend(
         self,
         sha: ShaArg,
-        created: Annotated[str, Doc("build time, RFC 3339")],
-        version: Annotated[str, Doc("version label; default: short sha")] = "",
+        created: CreatedArg,
+        version: VersionArg = "",
     ) -> dagger.Container:
         """The frontend image from Dockerfile.frontend, labelled from the commit."""
         return await build_stage.build_image(self.ctx(), "frontend", self._info(sha, version, created))
@@ -168,8 +181,8 @@ class Neosale:
     async def build_backend(
         self,
         sha: ShaArg,
-        created: Annotated[str, Doc("build time, RFC 3339")],
-        version: Annotated[str, Doc("version label; default: short sha")] = "",
+        created: CreatedArg,
+        version: VersionArg = "",
     ) -> dagger.Container:
         """The backend image from Dockerfile.backend, labelled from the commit."""
         return await build_stage.build_image(self.ctx(), "backend", self._info(sha, version, created))
@@ -208,8 +221,8 @@ class Neosale:
         repository: Annotated[str, Doc("HOST[:PORT]/PATH, no tag")],
         sha: ShaArg,
         ref: RefArg = "",
-        username: Annotated[str, Doc("registry user")] = "",
-        password: Annotated[dagger.Secret | None, Doc("registry password or token")] = None,
+        username: UsernameArg = "",
+        password: PasswordArg = None,
     ) -> str:
         """Push with every tag of the commit; returns repository@sha256:digest."""
         tags = tags_for(Revision(sha, ref))
@@ -345,18 +358,14 @@ class Neosale:
     async def run(
         self,
         sha: ShaArg,
-        created: Annotated[str, Doc("build time, RFC 3339")],
+        created: CreatedArg,
         ref: RefArg = "",
-        version: Annotated[str, Doc("version label; default: short sha")] = "",
-        registry: Annotated[
-            str, Doc("HOST[:PORT]/NAMESPACE to publish to; empty: an embedded registry for the run")
-        ] = "",
-        username: Annotated[str, Doc("registry user")] = "",
-        password: Annotated[dagger.Secret | None, Doc("registry password or token")] = None,
+        version: VersionArg = "",
+        registry: RegistryArg = "",
+        username: UsernameArg = "",
+        password: PasswordArg = None,
         severity: Annotated[Severity, Doc("lowest severity that fails the gate")] = Severity.HIGH,
-        base_migrations: Annotated[
-            dagger.Directory | None, Doc("backend/prisma/migrations at the base ref, for migration safety")
-        ] = None,
+        base_migrations: BaseMigrationsArg = None,
         end_to_end: Annotated[bool, Doc("E2E journeys on an ephemeral stack of this build")] = False,
         staging: Annotated[
             bool, Doc("deploy the published digests to staging (the docker host given), then smoke and E2E")
