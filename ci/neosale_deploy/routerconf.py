@@ -205,9 +205,30 @@ def _other(colour: str | None) -> str:
     return other_colour(colour) if colour else COLOURS[0]
 
 
+# The workers serving now, by pid: /proc/PID/cmdline is the title nginx sets.
+_WORKERS = """workers() {
+  for d in /proc/[0-9]*; do
+    case "$(tr '\\0' ' ' <"$d/cmdline" 2>/dev/null)" in
+      *"shutting down"*) ;;
+      "nginx: worker process"*) printf '%s ' "${d#/proc/}" ;;
+    esac
+  done
+}"""
+# After a reload, until each old worker is gone or "is shutting down" (it
+# closed its listening sockets, so it accepts nothing new), at most 10 s: only
+# then is every new connection the new configuration's.
+_DRAINED = """for _ in $(seq 1000); do
+  busy=0 now=" $(workers)"
+  for pid in $old; do case "$now" in *" $pid "*) busy=1 ;; esac; done
+  [ "$busy" = 0 ] && break
+  sleep 0.01
+done"""
+
+
 def swap_script(files: dict[str, str]) -> str:
     """sh: write each file under a hidden temp name, rename it in, `nginx -t`
-    (exit 3 and every old file back on failure), then reload (exit 4)."""
+    (exit 3 and every old file back on failure), then reload (exit 4) and wait
+    until the old workers accept no more connections."""
     lines = ["set -u"]
     for path, text in files.items():
         lines += [f"cat >{_tmp(path)}.new <<'NEOSALE_EOF'", text.rstrip("\n"), "NEOSALE_EOF"]
@@ -219,7 +240,7 @@ def swap_script(files: dict[str, str]) -> str:
         f"if [ -f {_tmp(p)}.bak ]; then mv -f {_tmp(p)}.bak {p}; else rm -f {p}; fi;" for p in files
     )
     lines.append(f'if ! out=$(nginx -t 2>&1); then {restore} echo "$out"; exit 3; fi')
-    lines.append("nginx -s reload 2>&1 || exit 4")
+    lines += [_WORKERS, "old=$(workers)", "nginx -s reload 2>&1 || exit 4", _DRAINED]
     return "\n".join(lines) + "\n"
 
 
