@@ -117,7 +117,7 @@ async def test_deploy_with_a_bad_digest_names_it(neosale: Neosale, target: Env) 
         await mod.deploy_staging(
             "neosale-backend:latest", target.images["v1"], revision("v1"), target=target_file(target)
         )
-    assert "'neosale-backend:latest' is not an image pinned by digest" in err.value.message
+    assert "'neosale-backend:latest' is not a valid image reference: it has no digest" in err.value.message
 
 
 SMOKE_ONLY_ROOT = """
