@@ -54,7 +54,7 @@ async def test_functions_and_flags_exist(dag_client: object) -> None:
     assert set(main["deployStaging"]) >= {"backend", "frontend", "sha", "approvedBy", "target", "appEnv"}
     assert set(main["promote"]) >= {"backend", "frontend", "sha", "approve", "approvedBy", "target", "appEnv"}
     assert set(main["rollback"]) >= {"environment", "approvedBy", "target"}
-    assert set(main["status"]) >= {"environment", "json", "target"}
+    assert set(main["status"]) >= {"environment", "asJson", "target"}
     assert set(main["smoke"]) >= {"baseUrl", "sha", "config"}
     assert set(main["endToEnd"]) >= {"baseUrl", "sha"}
     assert set(main["stack"]) >= {"sha", "origin"}
