@@ -22,7 +22,7 @@ from .context import APPS, App, Context
 from .delivery import Delivery, deliver
 from .errors import StageError
 from .gate import Severity
-from .publish import EMBEDDED_HOST, Destination, PublishedImage, Target, embedded_registry, preflight, push
+from .publish import EMBEDDED_HOST, Destination, ImagePush, PublishedImage, embedded_registry, preflight, push
 from .report import RunReport
 from .scan import ReportFormat, Scan
 from .sdk import field, function, object_type
@@ -212,7 +212,7 @@ async def _push_all(
     stages: Stages, images: dict[str, dagger.Container], tags: list[str], registry: str, dest: Destination
 ) -> None:
     namespace = registry.rstrip("/") or f"{EMBEDDED_HOST}/neosale"
-    targets = [Target(ctr, f"{namespace}/neosale-{app}", tags) for app, ctr in images.items()]
+    targets = [ImagePush(ctr, f"{namespace}/neosale-{app}", tags) for app, ctr in images.items()]
     checked = await stages.run("publish preflight", partial(preflight, targets, dest))
     for app, target in zip(images, checked, strict=True):
         digest = await stages.run(f"publish ({app})", partial(push, target, dest))

@@ -57,7 +57,7 @@ class PublishedImage:
 
 
 @dataclass(frozen=True)
-class Target:
+class ImagePush:
     """One image of a build and where it goes."""
 
     image: dagger.Container
@@ -159,7 +159,7 @@ def parse_repository(repository: str) -> str:
     return m.group("host")
 
 
-def _check_syntax(target: Target, dest: Destination) -> Target:
+def _check_syntax(target: ImagePush, dest: Destination) -> ImagePush:
     host = parse_repository(target.repository)
     try:
         tags = [validate_tag(t) for t in target.tags]
@@ -175,7 +175,7 @@ def _check_syntax(target: Target, dest: Destination) -> Target:
             f"registry user {dest.username!r} was given for {host} without a password: "
             "expected both or neither",
         )
-    return Target(target.image, target.repository, tags)
+    return ImagePush(target.image, target.repository, tags)
 
 
 def _authed(ctr: dagger.Container, repository: str, dest: Destination) -> dagger.Container:
@@ -184,7 +184,7 @@ def _authed(ctr: dagger.Container, repository: str, dest: Destination) -> dagger
     return ctr.with_registry_auth(repository.split("/", 1)[0], dest.username, dest.password)
 
 
-async def _probe(target: Target, dest: Destination) -> str | None:
+async def _probe(target: ImagePush, dest: Destination) -> str | None:
     # A fresh tag each time: the engine caches resolved refs within a session.
     ref = f"{target.repository}:neosale-preflight-{secrets.token_hex(8)}"
     probe = _authed(dag.container(), target.repository, dest).from_(ref, registry_service=dest.service)
@@ -197,12 +197,12 @@ async def _probe(target: Target, dest: Destination) -> str | None:
     return None
 
 
-async def preflight(targets: list[Target], dest: Destination) -> list[Target]:
+async def preflight(targets: list[ImagePush], dest: Destination) -> list[ImagePush]:
     """Every target checked, with its tags validated, or one error naming every problem."""
     checked = [_check_syntax(t, dest) for t in targets]
     problems: dict[str, str] = {}
 
-    async def probe(target: Target) -> None:
+    async def probe(target: ImagePush) -> None:
         problem = await _probe(target, dest)
         if problem is not None:
             problems[target.repository] = problem
@@ -216,7 +216,7 @@ async def preflight(targets: list[Target], dest: Destination) -> list[Target]:
     return checked
 
 
-async def push(target: Target, dest: Destination) -> str:
+async def push(target: ImagePush, dest: Destination) -> str:
     """Every tag of a preflighted target; all must name one digest, returned."""
     ctr = _authed(target.image, target.repository, dest)
     digests: set[str] = set()
@@ -240,7 +240,7 @@ async def publish(
 ) -> str:
     """One image: preflight, then every tag; returns its reference by digest."""
     dest = Destination(username, password)
-    (target,) = await preflight([Target(ctr, repository, tags)], dest)
+    (target,) = await preflight([ImagePush(ctr, repository, tags)], dest)
     return image_ref(repository, await push(target, dest))
 
 
