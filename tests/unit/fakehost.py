@@ -12,6 +12,10 @@ from neosale_deploy.model import LABEL_COLOUR, LABEL_DEPLOY_ID, LABEL_IMAGE, LAB
 from neosale_deploy.probe import Side
 from neosale_deploy.routerconf import Routing
 
+# Two releases' digests, by role, for colours and ledger records.
+V1 = {"backend": "reg/app@sha256:" + "1" * 64, "frontend": "reg/web@sha256:" + "1" * 64}
+V2 = {"backend": "reg/app@sha256:" + "2" * 64, "frontend": "reg/web@sha256:" + "2" * 64}
+
 
 @dataclass
 class FakeHost:

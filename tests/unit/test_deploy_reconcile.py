@@ -23,10 +23,7 @@ from neosale_deploy.record import LedgerRecord
 from neosale_deploy.routerconf import Routing
 from neosale_deploy.state import DirStore, Ledger
 
-from .fakehost import FakeHost
-
-V1 = {"backend": "reg/app@sha256:" + "1" * 64, "frontend": "reg/web@sha256:" + "1" * 64}
-V2 = {"backend": "reg/app@sha256:" + "2" * 64, "frontend": "reg/web@sha256:" + "2" * 64}
+from .fakehost import V1, V2, FakeHost
 
 
 def rec(

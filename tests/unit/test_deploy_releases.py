@@ -17,8 +17,8 @@ from neosale_deploy.releases import (
     rollback_target,
 )
 
-V1 = {"backend": "reg/app@sha256:" + "1" * 64, "frontend": "reg/web@sha256:" + "1" * 64}
-V2 = {"backend": "reg/app@sha256:" + "2" * 64, "frontend": "reg/web@sha256:" + "2" * 64}
+from .fakehost import V1, V2
+
 PHASES: list[Phase] = [p for p in Phase if p not in (Phase.BACKUP, Phase.SWITCH_BACK, Phase.RESTORE)]
 
 
