@@ -148,7 +148,7 @@ def _run(args: argparse.Namespace, manifest: Manifest, names: Sequence[str], env
     report.seconds = round(time.monotonic() - t0, 1)
     progress(f"{args.command}: {report.summary()} in {report.seconds:.1f}s")
     if not report.ok:
-        failed = [f"{r.name} (step '{r.step}')" for r in report.failed]
+        failed = [f"{r.name} (step '{r.failure.step}')" for r in report.failed if r.failure]
         progress(f"failed: {', '.join(failed)}; engine log: {log_path}")
     if args.json:
         print(report.to_json())

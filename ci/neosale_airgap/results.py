@@ -19,6 +19,14 @@ class Status(StrEnum):
     PASSED = "passed"  # check
 
 
+@dataclass(frozen=True)
+class Failure:
+    """Where an image's run stopped, and the tool's message."""
+
+    step: str
+    error: str
+
+
 @dataclass
 class ImageResult:
     name: str
@@ -27,9 +35,11 @@ class ImageResult:
     reason: str = ""
     inputs: str = ""
     digest: str = ""
-    step: str = ""
-    error: str = ""
+    failure: Failure | None = None
     seconds: float = 0.0
+
+    def fail(self, step: str, error: str) -> None:
+        self.status, self.failure = Status.FAILED, Failure(step, error)
 
 
 @dataclass

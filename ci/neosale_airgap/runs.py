@@ -15,7 +15,7 @@ from neosale_airgap.inputs import Inputs, base_archive, cached_sha256, resolve_i
 from neosale_airgap.manifest import Manifest
 from neosale_airgap.planning import Decision, plan, short
 from neosale_airgap.recipe import Builder, StepError, exec_detail
-from neosale_airgap.results import ImageResult, Report, Status, progress
+from neosale_airgap.results import Failure, ImageResult, Report, Status, progress
 
 
 async def build_images(
@@ -61,7 +61,9 @@ def _settled(
     for name in names:
         ref = manifest.ref(name, addr)
         if name in inputs.errors:
-            results[name] = ImageResult(name, ref, Status.FAILED, step="inputs", error=inputs.errors[name])
+            results[name] = ImageResult(
+                name, ref, Status.FAILED, failure=Failure("inputs", inputs.errors[name])
+            )
             progress(f"{name}: FAILED resolving inputs: {inputs.errors[name]}")
         elif not decisions[name].build:
             results[name] = ImageResult(
@@ -92,7 +94,7 @@ async def _build_one(builder: Builder, name: str, ref: str, reason: str) -> Imag
         res.digest = await builder.publish(name, ref)
         progress(f"{name}: published {ref}@{res.digest} ({time.monotonic() - t0:.1f}s)")
     except StepError as exc:
-        res.status, res.step, res.error = Status.FAILED, exc.step, exc.detail
+        res.fail(exc.step, exc.detail)
         progress(
             f"{name}: FAILED at step '{exc.step}'; the registry keeps its previous {name} image\n{exc.detail}"
         )
@@ -125,7 +127,7 @@ async def _check_one(manifest: Manifest, name: str, addr: str, nonce: str) -> Im
         )
         progress(f"{name}: check passed ({ref})")
     except dagger.DaggerError as exc:
-        res.status, res.step, res.error = Status.FAILED, "check", exec_detail(exc)
-        progress(f"{name}: check FAILED ({ref})\n{res.error}")
+        res.fail("check", exec_detail(exc))
+        progress(f"{name}: check FAILED ({ref})\n{exec_detail(exc)}")
     res.seconds = round(time.monotonic() - t0, 1)
     return res

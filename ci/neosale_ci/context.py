@@ -39,8 +39,8 @@ SOURCE_IGNORE = [
 class App(enum.Enum):
     """The two NEOSALE apps, each built into its own image."""
 
-    BACKEND = "backend"
-    FRONTEND = "frontend"
+    backend = "backend"
+    frontend = "frontend"
 
 
 APPS = tuple(app.value for app in App)

@@ -68,7 +68,7 @@ async def _staging(
 ) -> None:
     sha, url = info.revision.sha, delivery.staging_url
     refs = {img.app: img.ref() for img in images}
-    args = digest_args(refs.get(App.BACKEND, ""), refs.get(App.FRONTEND, ""), sha, "")
+    args = digest_args(refs.get(App.backend, ""), refs.get(App.frontend, ""), sha, "")
     await stages.run("deploy (staging)", lambda: staging.run("deploy (staging)", "deploy", *args))
     await stages.run("smoke (staging)", lambda: reports.smoke(ctx, url, sha))
     await stages.run("e2e (staging)", lambda: reports.e2e(run_e2e(ctx, url, revision=sha)))

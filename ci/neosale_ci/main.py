@@ -32,7 +32,7 @@ from .args import (
     UsernameArg,
     VersionArg,
 )
-from .context import APPS, SOURCE_IGNORE, Context, Images
+from .context import APPS, SOURCE_IGNORE, App, Context, Images
 from .delivery import plan_delivery
 from .deploy import Deployment, DockerAccess, Environment, digest_args
 from .e2e import EndToEndRun
@@ -114,40 +114,52 @@ class Neosale:
     @function
     @check
     async def lint(self) -> None:
-        """ESLint on the frontend and the backend."""
+        """ESLint on the frontend and the backend.
+
+        Fails on any ESLint error, printing the file, line, rule and message."""
         for app in APPS:
             await checks.lint(self.ctx(), app)
 
     @function
     @check
     async def typecheck(self) -> None:
-        """tsc --noEmit on the frontend and the backend."""
+        """tsc --noEmit on the frontend and the backend: fails on any type error."""
         for app in APPS:
             await checks.typecheck(self.ctx(), app)
 
     @function
     @check
     async def unit_test(self) -> None:
-        """Unit tests of both apps."""
+        """Unit tests of both apps (`npm test`), the backend's first.
+
+        Fails on the first app with a failing test, printing the runner's output
+        for it: the test name, the assertion and its location."""
         for app in APPS:
             await checks.unit_test(self.ctx(), app)
 
     @function
     @check
     async def integration_test(self) -> None:
-        """Backend integration tests against PostgreSQL and Redis services."""
+        """Backend integration tests (`npm run test:integration`).
+
+        They run against PostgreSQL and Redis started as services for this check
+        alone, with throwaway test-only credentials."""
         await checks.integration_test(self.ctx())
 
     @function
     @check
     async def dockerfile_lint(self) -> None:
-        """hadolint on Dockerfile.frontend and Dockerfile.backend."""
+        """hadolint on Dockerfile.frontend and Dockerfile.backend, with the
+        repository's .hadolint.yaml; fails listing each finding as file:line rule."""
         await checks.dockerfile_lint(self.ctx())
 
     @function
     @check
     async def secret_scan(self) -> None:
-        """Trivy secret scan of the source."""
+        """Trivy's secret scanner over the whole checkout, offline.
+
+        No vulnerability database is needed. A finding fails the check with the
+        file, line and rule; the secret itself is shown masked."""
         await checks.secret_scan(self.ctx())
 
     @function
@@ -168,24 +180,15 @@ class Neosale:
         return build_stage.BuildInfo(Revision(sha), created, version or sha[:7], self.source_url)
 
     @function
-    async def build_frontend(
+    async def build(
         self,
+        app: Annotated[App, Doc("the app whose image to build, from Dockerfile.<app>")],
         sha: ShaArg,
         created: CreatedArg,
         version: VersionArg = "",
     ) -> dagger.Container:
-        """The frontend image from Dockerfile.frontend, labelled from the commit."""
-        return await build_stage.build_image(self.ctx(), "frontend", self._info(sha, version, created))
-
-    @function
-    async def build_backend(
-        self,
-        sha: ShaArg,
-        created: CreatedArg,
-        version: VersionArg = "",
-    ) -> dagger.Container:
-        """The backend image from Dockerfile.backend, labelled from the commit."""
-        return await build_stage.build_image(self.ctx(), "backend", self._info(sha, version, created))
+        """An app's image from its Dockerfile, labelled from the commit (OCI labels, /version)."""
+        return await build_stage.build_image(self.ctx(), app.value, self._info(sha, version, created))
 
     # --- scan -------------------------------------------------------------
 
@@ -292,11 +295,13 @@ class Neosale:
     @function(cache="never")
     async def promote(
         self,
+        approve: Annotated[
+            str, Doc("the manual approval: the sha being promoted, typed by whoever approves")
+        ],
+        approved_by: Annotated[str, Doc("who approved (a GitHub login or an e-mail), for the ledger")],
         backend: DigestArg,
         frontend: DigestArg,
         sha: Annotated[str, Doc("the commit being promoted (both images' revision label)")],
-        approve: Annotated[str, Doc("the manual approval: the same sha, typed by whoever approves")] = "",
-        approved_by: Annotated[str, Doc("who approved, recorded in the ledger")] = "",
         target: TargetArg = None,
         app_env: AppEnvArg = None,
     ) -> str:

@@ -83,8 +83,8 @@ async def test_failed_steps_never_replace_the_good_image(
     assert rc == 1
     failed = report["images"][0]
     assert failed["status"] == "failed"
-    assert failed["step"] == "apt-get install neosale-no-such-package"
-    assert "Unable to locate package neosale-no-such-package" in failed["error"]
+    assert failed["failure"]["step"] == "apt-get install neosale-no-such-package"
+    assert "Unable to locate package neosale-no-such-package" in failed["failure"]["error"]
     assert "tiny: FAILED at step 'apt-get install neosale-no-such-package'" in err
     assert "failed: tiny (step 'apt-get install neosale-no-such-package')" in err
 
@@ -92,9 +92,9 @@ async def test_failed_steps_never_replace_the_good_image(
     write_manifest(manifest, apt=[], version="unchecked", check="echo 'not good enough' >&2; exit 7")
     rc, report, err = build(cli, registry, manifest)
     assert rc == 1
-    assert report["images"][0]["step"] == "check"
-    assert "exit code 7" in report["images"][0]["error"]
-    assert "not good enough" in report["images"][0]["error"]
+    assert report["images"][0]["failure"]["step"] == "check"
+    assert "exit code 7" in report["images"][0]["failure"]["error"]
+    assert "not good enough" in report["images"][0]["failure"]["error"]
 
     # The registry still serves the last good image.
     assert reg.published_inputs(addr, tiny_repo, "1") == good_inputs

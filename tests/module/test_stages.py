@@ -12,6 +12,7 @@ from dagger import dag
 
 from neosale_airgap import standins
 from neosale_ci import Neosale
+from neosale_ci.context import App
 from neosale_ci.errors import StageError
 from neosale_ci.gate import Severity
 from neosale_ci.scan import ReportFormat
@@ -180,7 +181,7 @@ async def test_a_source_without_the_apps_is_named(neosale: Neosale) -> None:
     ):
         await with_source(neosale, empty).lint()
     with pytest.raises(StageError, match=r"Dockerfile\.frontend is missing"):
-        await with_source(neosale, empty).build_frontend(sha=SHA, created="2026-01-01T00:00:00Z")
+        await with_source(neosale, empty).build(app=App.frontend, sha=SHA, created="2026-01-01T00:00:00Z")
 
 
 async def test_an_invalid_image_reference_fails_naming_it(neosale: Neosale) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from neosale_airgap.results import ImageResult, Report, Status
+from neosale_airgap.results import Failure, ImageResult, Report, Status
 
 
 def test_summary_counts_each_status_and_failures_decide_ok() -> None:
@@ -16,7 +16,7 @@ def test_summary_counts_each_status_and_failures_decide_ok() -> None:
     ]
     assert report.summary() == "1 built, 2 skipped"
     assert report.ok
-    report.images.append(ImageResult("trivy", "r/trivy:0", Status.FAILED, step="inputs", error="404"))
+    report.images.append(ImageResult("trivy", "r/trivy:0", Status.FAILED, failure=Failure("inputs", "404")))
     assert report.summary() == "1 built, 1 failed, 2 skipped"
     assert not report.ok
     assert [r.name for r in report.failed] == ["trivy"]
@@ -34,8 +34,7 @@ def test_json_carries_statuses_as_plain_strings() -> None:
             "reason": "",
             "inputs": "",
             "digest": "",
-            "step": "",
-            "error": "",
+            "failure": None,
             "seconds": 1.5,
         }
     ]

@@ -41,7 +41,7 @@ def test_passed_run_lists_artifacts() -> None:
 
 def test_images_block_is_generated_from_the_published_images() -> None:
     r = RunReport("a" * 40)
-    r.images += [_image(App.BACKEND), _image(App.FRONTEND)]
+    r.images += [_image(App.backend), _image(App.frontend)]
     data = json.loads(r.to_json())
     assert data["images"] == {
         app: {
@@ -67,4 +67,4 @@ def test_a_run_that_published_nothing_has_an_empty_images_block() -> None:
 
 
 def test_ref_is_repository_at_digest() -> None:
-    assert _image(App.FRONTEND).ref() == f"ghcr.io/acme/neosale-frontend@{DIGEST}"
+    assert _image(App.frontend).ref() == f"ghcr.io/acme/neosale-frontend@{DIGEST}"

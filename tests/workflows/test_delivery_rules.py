@@ -116,7 +116,7 @@ def _image(app: App) -> PublishedImage:
 def test_published_digests_are_read_from_the_images_block(tmp_path: Path) -> None:
     """The step's own script on a report.json generated from PublishedImage values."""
     script = str(_step(DELIVERY["build"], "Published digests")["run"])
-    cwd = _published_report(tmp_path, [_image(App.BACKEND), _image(App.FRONTEND)])
+    cwd = _published_report(tmp_path, [_image(App.backend), _image(App.frontend)])
     out = tmp_path / "github_output"
     res = _run_script(script, cwd, {"PATH": "/usr/bin:/bin", "GITHUB_OUTPUT": str(out)})
     assert res.returncode == 0, res.stdout + res.stderr
@@ -128,7 +128,7 @@ def test_published_digests_are_read_from_the_images_block(tmp_path: Path) -> Non
 
 def test_published_digests_fail_when_an_image_is_missing(tmp_path: Path) -> None:
     script = str(_step(DELIVERY["build"], "Published digests")["run"])
-    cwd = _published_report(tmp_path, [_image(App.BACKEND)])
+    cwd = _published_report(tmp_path, [_image(App.backend)])
     out = tmp_path / "github_output"
     res = _run_script(script, cwd, {"PATH": "/usr/bin:/bin", "GITHUB_OUTPUT": str(out)})
     assert res.returncode == 1
