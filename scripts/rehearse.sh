@@ -25,7 +25,10 @@
 # listed at the end. Exit code: act's.
 #
 # Secrets and variables for act: files named by NEOSALE_REHEARSAL_SECRETS and
-# NEOSALE_REHEARSAL_VARS (KEY=VALUE lines; never printed).
+# NEOSALE_REHEARSAL_VARS (KEY=VALUE lines; never printed). Files under
+# NEOSALE_REHEARSAL_OVERLAY are copied over the checkout (the rehearsal's own
+# target files); NEOSALE_REHEARSAL_ACTOR is github.actor. For delivery.yml and
+# rollback.yml, scripts/rehearsal-world.sh provides all four.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LOG_TAG=rehearse
@@ -75,6 +78,10 @@ stage_checkout() {
     | tar -C "$checkout" -xf -
   (cd "$root" && git ls-files -z -d) | (cd "$checkout" && xargs -0r rm -f --)
   cp "$root/.env" "$checkout/.env"
+  if [ -n "${NEOSALE_REHEARSAL_OVERLAY:-}" ]; then
+    [ -d "$NEOSALE_REHEARSAL_OVERLAY" ] || die "NEOSALE_REHEARSAL_OVERLAY=$NEOSALE_REHEARSAL_OVERLAY is not a folder"
+    cp -r "$NEOSALE_REHEARSAL_OVERLAY/." "$checkout/"
+  fi
 }
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -95,6 +102,7 @@ set +e
 PATH="$NEOSALE_PREFIX/bin:$PATH" bash "$act_sh" "$event" \
   -C "$checkout" -W "$checkout/.github/workflows/$name.yml" --eventpath "$out/event.json" \
   --env GITHUB_REPOSITORY=neosale/neosale --env-file /dev/null "${files[@]}" \
+  --actor "${NEOSALE_REHEARSAL_ACTOR:-neosale-bot}" \
   --action-cache-path "$tmp/runner" --use-gitignore=false \
   --artifact-server-addr 127.0.0.1 --artifact-server-port "$port" \
   --artifact-server-path "$out/artifact-server" \

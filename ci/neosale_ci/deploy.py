@@ -53,8 +53,15 @@ class DockerAccess:
     tls_ca: dagger.Secret | None = None
     tls_cert: dagger.Secret | None = None
     tls_key: dagger.Secret | None = None
+    # The docker host's login to a private registry, for the pulls.
+    pull_username: str = ""
+    pull_password: dagger.Secret | None = None
 
     def check(self, stage: str) -> None:
+        if bool(self.pull_username) != (self.pull_password is not None):
+            raise StageError(
+                stage, "--pull-username and --pull-password go together: expected both or neither"
+            )
         if (self.socket is None) == (self.host is None):
             raise StageError(
                 stage,
@@ -74,6 +81,18 @@ class DockerAccess:
 
     def apply(self, ctr: dagger.Container, target: Target) -> tuple[dagger.Container, list[str]]:
         """Mount the socket or the credentials (files 0600); the deployer's options for them."""
+        ctr, login = self._pull_login(ctr)
+        ctr, args = self._host(ctr, target)
+        return ctr, [*login, *args]
+
+    def _pull_login(self, ctr: dagger.Container) -> tuple[dagger.Container, list[str]]:
+        if self.pull_password is None:
+            return ctr, []
+        # The deployer reads the password from its environment only (never argv).
+        ctr = ctr.with_secret_variable("NEOSALE_REGISTRY_PASSWORD", self.pull_password)
+        return ctr, ["--registry-user", self.pull_username]
+
+    def _host(self, ctr: dagger.Container, target: Target) -> tuple[dagger.Container, list[str]]:
         if self.socket is not None:
             # A local engine publishes the router on this machine's loopback.
             ctr = bind_host_ports(

@@ -94,6 +94,12 @@ class Neosale:
     )
     tls_cert: Annotated[dagger.Secret | None, Doc("client certificate for a tcp:// docker host, PEM")] = None
     tls_key: Annotated[dagger.Secret | None, Doc("client key for a tcp:// docker host, PEM")] = None
+    pull_username: Annotated[
+        str, Doc("user the docker host pulls the release images as, from a private registry")
+    ] = ""
+    pull_password: Annotated[
+        dagger.Secret | None, Doc("password or token of --pull-username (ghcr.io: env://GITHUB_TOKEN)")
+    ] = None
 
     def ctx(self) -> Context:
         images = Images(
@@ -273,7 +279,9 @@ class Neosale:
         app_env: dagger.Secret | None = None,
     ) -> Deployment:
         a = (self.docker_socket, self.docker_host, self.ssh_key, self.ssh_known_hosts)
-        access = DockerAccess(*a, self.tls_ca, self.tls_cert, self.tls_key)
+        access = DockerAccess(
+            *a, self.tls_ca, self.tls_cert, self.tls_key, self.pull_username, self.pull_password
+        )
         return Deployment(self.ctx(), access, environment, target, app_env)
 
     @function(cache="never")

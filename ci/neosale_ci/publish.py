@@ -216,13 +216,21 @@ async def preflight(targets: list[ImagePush], dest: Destination) -> list[ImagePu
     return checked
 
 
+# Every layer gzip: a Docker Engine before 23.0 (Debian 12's docker.io is 20.10)
+# cannot unpack zstd, and the engine may hold a zstd copy of a base layer (an
+# export with zstd layers made one) that a publish would otherwise reuse.
+LAYERS = dagger.ImageLayerCompression.Gzip
+
+
 async def push(target: ImagePush, dest: Destination) -> str:
     """Every tag of a preflighted target; all must name one digest, returned."""
     ctr = _authed(target.image, target.repository, dest)
     digests: set[str] = set()
     for tag in target.tags:
         try:
-            ref = await ctr.publish(f"{target.repository}:{tag}", registry_service=dest.service)
+            ref = await ctr.publish(
+                f"{target.repository}:{tag}", registry_service=dest.service, forced_compression=LAYERS
+            )
         except dagger.QueryError as exc:
             raise StageError("publish", f"pushing {target.repository}:{tag} failed: {exc}") from exc
         digests.add(ref.rsplit("@", 1)[1])

@@ -21,6 +21,7 @@ from typing import Any
 from neosale_deploy.deployer import Deployer
 from neosale_deploy.envfile import Assignment, parse_assignment, parse_env_file
 from neosale_deploy.errors import DeployError, UsageError
+from neosale_deploy.login import PASSWORD_ENV, RegistryLogin
 from neosale_deploy.model import REVISION_LABEL, Target, load_target
 from neosale_deploy.record import LedgerRecord, digests_of
 from neosale_deploy.reference import ImageRef
@@ -41,6 +42,11 @@ def _common() -> argparse.ArgumentParser:
     g.add_argument("--no-tls-verify", dest="tls_verify", action="store_false", default=None)
     g.add_argument("--ssh-key", help="private key for an ssh:// host (default: ~/.ssh/config, agent)")
     g.add_argument("--ssh-known-hosts", help="known_hosts file holding the ssh:// host's key")
+    g.add_argument(
+        "--registry-user",
+        help=f"the host pulls the images logged in as this user (a private registry); the password "
+        f"or token comes from ${PASSWORD_ENV} (deploy, rollback)",
+    )
     _router_options(g)
     _app_options(g)
     return p
@@ -244,7 +250,8 @@ def _deploy(args: argparse.Namespace) -> int:
     # Checked before connecting anywhere: a bad reference changes nothing.
     backend = ImageRef.parse(args.backend, "--backend")
     frontend = ImageRef.parse(args.frontend, "--frontend")
-    return Deployer(_target(args)).deploy(
+    login = RegistryLogin.from_env(args.registry_user)
+    return Deployer(_target(args), login=login).deploy(
         backend,
         frontend,
         args.approved_by,
@@ -252,6 +259,12 @@ def _deploy(args: argparse.Namespace) -> int:
         migrate=not args.skip_migrations,
         expect_revision=args.expect_revision,
     )
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    # A release whose colour is gone is pulled again: it may need the login.
+    login = RegistryLogin.from_env(args.registry_user)
+    return Deployer(_target(args), login=login).rollback(args.approved_by)
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -276,7 +289,7 @@ def _history(args: argparse.Namespace) -> int:
 # One function per subcommand (build_parser declares their options).
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "deploy": _deploy,
-    "rollback": lambda args: Deployer(_target(args)).rollback(args.approved_by),
+    "rollback": _rollback,
     "restore": lambda args: Deployer(_target(args)).restore(args.backup_id, args.approved_by),
     "reconcile": lambda args: Deployer(_target(args)).reconcile_command(),
     "setup": lambda args: Deployer(_target(args)).setup(),

@@ -27,6 +27,7 @@ from neosale_deploy.database import OneOffs, database, known_backups
 from neosale_deploy.errors import DeployError, UsageError
 from neosale_deploy.fingerprint import env_fingerprint
 from neosale_deploy.host import DockerHost, remove_colour
+from neosale_deploy.login import RegistryLogin
 from neosale_deploy.model import COLOURS, ROLES, App, Target, other_colour
 from neosale_deploy.probe import Side
 from neosale_deploy.reconcile import Reconciler
@@ -44,7 +45,7 @@ __all__ = ["Deployer", "Run"]
 
 
 class Deployer:
-    def __init__(self, target: Target, out: TextIO | None = None) -> None:
+    def __init__(self, target: Target, out: TextIO | None = None, login: RegistryLogin | None = None) -> None:
         self.target = target
         self.out = out or sys.stdout
         self.t0 = time.monotonic()
@@ -54,7 +55,7 @@ class Deployer:
         self.store = open_store(self.client, target)
         self.ledger = Ledger(self.store)
         self.reconcile = Reconciler(self.host, self.ledger, target, self.say)
-        self.steps = RollOut(self.client, target, self.host)
+        self.steps = RollOut(self.client, target, self.host, login)
         self.one_offs = OneOffs(self.client, target)
 
     def say(self, msg: str) -> None:

@@ -50,6 +50,15 @@ class ImageRef:
         return parse_reference(value, what)
 
 
+DOCKER_HUB = "docker.io"
+
+
+def registry_host(image: ImageRef) -> str:
+    """The registry an image is pulled from: its HOST[:PORT], or Docker Hub when it names none."""
+    host, _ = _split_host(image.name)
+    return host or DOCKER_HUB
+
+
 Fail = Callable[[str], UsageError]
 
 

@@ -15,6 +15,7 @@ from neosale_deploy.appspec import app_env, app_labels, hardening
 from neosale_deploy.colours import Colours
 from neosale_deploy.errors import DeployError, UsageError
 from neosale_deploy.host import Host
+from neosale_deploy.login import RegistryLogin, log_in
 from neosale_deploy.model import REVISION_LABEL, ROLES, Target
 from neosale_deploy.probe import Side
 from neosale_deploy.reference import ImageRef
@@ -49,9 +50,11 @@ class RollOut:
     client: Any
     target: Target
     host: Host
+    login: RegistryLogin | None = None
 
     def pull(self, images: Images, expect_revision: str | None) -> str:
         """The images on the host by digest (and from the approved commit, when one is named)."""
+        log_in(self.client, self.login, (images[role] for role in ROLES))
         ids = {role: dh.ensure_app_image(self.client, images[role], f"--{role} image") for role in ROLES}
         if expect_revision:
             for role in ROLES:

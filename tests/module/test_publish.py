@@ -131,8 +131,14 @@ async def test_right_password_pushes_every_tag_to_one_digest(
             await registry.head(f"/neosale-test/backend/manifests/{t}", headers={"Accept": ACCEPT})
             for t in tags
         ]
+        manifest = (
+            await registry.get(f"/neosale-test/backend/manifests/{digest}", headers={"Accept": ACCEPT})
+        ).json()
     assert sorted(tags) == sorted([SHA, "sha-0123456", "1.2.3", "1.2", "1"])
     assert {h.headers["Docker-Content-Digest"] for h in heads} == {digest}
+    # Every docker host can unpack it: gzip layers only (Docker < 23 has no zstd),
+    # the base image's included.
+    assert {layer["mediaType"].rsplit("+", 1)[-1] for layer in manifest["layers"]} == {"gzip"}
 
 
 async def test_wrong_password_fails_every_image_before_any_push(

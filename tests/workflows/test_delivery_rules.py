@@ -183,12 +183,15 @@ def test_production_is_smoke_tested_after_promote_and_rolled_back_when_it_fails(
     assert rollback["if"] == f"failure() && steps.{smoke['id']}.outcome == 'failure'"
     assert is_dagger_action(rollback)
     args = _args(rollback)
-    assert "rollback --environment production --approved-by ${{ steps.approval.outputs.by }}" in args
+    assert "rollback --environment production --approved-by ${{ env.APPROVED_BY }}" in args
     assert "--docker-host env://DEPLOY_DOCKER_HOST" in args
     # a release whose colour is gone is redeployed: it needs the app's env, as the promote did
     assert args.endswith("--app-env env://APP_ENV")
     secrets = ("DEPLOY_DOCKER_HOST", "DEPLOY_SSH_KEY", "DEPLOY_SSH_KNOWN_HOSTS", "APP_ENV")
-    assert rollback["env"] == {k: f"${{{{ secrets.{k} }}}}" for k in secrets}
+    assert rollback["env"] == {
+        **{k: f"${{{{ secrets.{k} }}}}" for k in secrets},
+        "GITHUB_TOKEN": "${{ github.token }}",
+    }
 
 
 # --- the rollback workflow -------------------------------------------------------

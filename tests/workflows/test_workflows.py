@@ -182,10 +182,17 @@ def test_production_promotes_the_digests_that_passed_staging() -> None:
     assert "--approved-by ${{ github.actor }}" in deploy_args
     # production: the approval names the sha, and the ledger gets the reviewer who released the job
     assert "--approve ${{ github.sha }}" in promote_args
-    assert "--approved-by ${{ steps.approval.outputs.by }}" in promote_args
-    approval = next(s for s in steps(production) if s.get("id") == "approval")
+    assert "--approved-by ${{ env.APPROVED_BY }}" in promote_args
+    approval = next(s for s in steps(production) if s.get("name") == "Who approved")
     assert "/actions/runs/${RUN_ID}/approvals" in approval["run"]
-    assert production["permissions"] == {"contents": "read", "actions": "read"}
+    assert 'echo "APPROVED_BY=${who}" >> "$GITHUB_ENV"' in approval["run"]
+    # GitHub's API on GitHub; the rehearsal's recorded reviewer only under act
+    stand_in = next(s for s in steps(production) if s.get("name") == "Who approved (rehearsal)")
+    assert (approval["if"], stand_in["if"]) == ("${{ !env.ACT }}", "${{ env.ACT }}")
+    assert production["permissions"] == {"contents": "read", "actions": "read", "packages": "read"}
+    # the deploy host pulls the published (private) images with the run's token
+    for args in (deploy_args, promote_args):
+        assert "--pull-username ${{ github.actor }} --pull-password env://GITHUB_TOKEN" in args
     # staging's outputs are recorded after its last check, so they exist only if it passed
     staging_steps = steps(staging)
     assert staging_steps[-1].get("id") == "passed"
