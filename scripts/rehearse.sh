@@ -27,7 +27,8 @@
 # Secrets and variables for act: files named by NEOSALE_REHEARSAL_SECRETS and
 # NEOSALE_REHEARSAL_VARS (KEY=VALUE lines; never printed). Files under
 # NEOSALE_REHEARSAL_OVERLAY are copied over the checkout (the rehearsal's own
-# target files); NEOSALE_REHEARSAL_ACTOR is github.actor. For delivery.yml and
+# target files); NEOSALE_REHEARSAL_ACTOR is github.actor; NEOSALE_REHEARSAL_COMMIT=MESSAGE
+# pushes one more commit of that tree (a later release). For delivery.yml and
 # rollback.yml, scripts/rehearsal-world.sh provides all four.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -88,6 +89,13 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 
 sha="$(git -C "$root" rev-parse HEAD)"
 stage_checkout "$sha"
+# A new commit over it: the next release of the same tree (a push of a later commit).
+if [ -n "${NEOSALE_REHEARSAL_COMMIT:-}" ]; then
+  git -C "$checkout" add -A
+  git -C "$checkout" -c user.name=rehearsal -c user.email=rehearsal@localhost \
+    commit -q --allow-empty -m "$NEOSALE_REHEARSAL_COMMIT"
+  sha="$(git -C "$checkout" rev-parse HEAD)"
+fi
 jq -n --arg sha "$sha" '{ref: "refs/heads/main", before: ("0" * 40), after: $sha, deleted: false,
   repository: {default_branch: "main", full_name: "neosale/neosale", owner: {login: "neosale"}}}' >"$out/event.json"
 

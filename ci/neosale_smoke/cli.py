@@ -28,9 +28,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--base-url", help="public URL (nginx), e.g. http://127.0.0.1:8080; wins over the config")
     p.add_argument("--frontend-url", help="the frontend itself, for its own /api/health")
-    p.add_argument("--backend-url", help="the backend itself, for /health, /ready and /version")
+    p.add_argument("--backend-url", help="the backend itself, for /health and /ready")
     p.add_argument("--config", type=Path, help="TOML file changing the built-in checks (see README)")
-    p.add_argument("--expect-sha", help="git sha that the backend's /version must report")
+    p.add_argument(
+        "--expect-sha", help="git sha that the backend's /version (/api/version through nginx) must report"
+    )
     p.add_argument("--junit", type=Path, help="write a JUnit XML report here")
     p.add_argument("--markdown", type=Path, help="write a markdown summary here")
     p.add_argument("--json", type=Path, help="write a JSON report here")

@@ -3,9 +3,10 @@
 NEOSALE's public URL is nginx, which sends `/api/*` to the backend and
 everything else to the frontend. Hence three base URLs: `public` (nginx),
 `frontend` and `backend` (the apps themselves). The frontend's own
-`/api/health` and the backend's `/ready` and `/version` are not reachable
+`/api/health` and the backend's `/health` and `/ready` are not reachable
 through nginx, so the checks on them need `frontend_url` / `backend_url` and
-are skipped (visibly, in every report) when those are not set.
+are skipped (visibly, in every report) when those are not set. The backend's
+`/version` is, as `/api/version`: the revision a user gets is checked there.
 """
 
 from __future__ import annotations
@@ -50,7 +51,11 @@ DEFAULT_CHECKS: tuple[CheckSpec, ...] = (
         expect_json={"status": "ready"},
     ),
     CheckSpec(
-        "backend_version", Kind.VERSION, Target.BACKEND, "/version", description="deployed backend revision"
+        "backend_version",
+        Kind.VERSION,
+        Target.PUBLIC,
+        "/api/version",
+        description="deployed backend revision, through nginx (/api/version is the backend's /version)",
     ),
     CheckSpec(
         "home",

@@ -138,7 +138,8 @@ def frontend_routes() -> dict[str, Route]:
 
 
 def nginx_routes(frontend: FakeServer, backend: FakeServer) -> dict[str, Route]:
-    """nginx/nginx.conf: its own /health, /api/health -> backend /health, /api/ -> backend, rest -> frontend.
+    """nginx/nginx.conf: its own /health, /api/health and /api/version -> backend /health and
+    /version, /api/ -> backend, rest -> frontend.
 
     Forwarding goes through the other servers' route tables, so changing a
     backend route changes what the public URL answers too.
@@ -150,6 +151,7 @@ def nginx_routes(frontend: FakeServer, backend: FakeServer) -> dict[str, Route]:
     return {
         "/health": Reply(body={"status": "ok", "service": "neosale-nginx"}),
         "/api/health": to(backend, "/health"),
+        "/api/version": to(backend, "/version"),
         "/api/products": to(backend, "/api/products"),
         "/": to(frontend, "/"),
         STATIC_PATH: to(frontend, STATIC_PATH),

@@ -136,7 +136,7 @@ def test_checks_without_their_direct_url_are_skipped_with_the_reason(stack: Stac
     report = run_smoke_sync(stack.config(frontend_url=None, backend_url=None, expect_sha=None))
 
     skipped = {c.name: c.reason for c in report.checks if c.outcome is Outcome.SKIPPED}
-    assert set(skipped) == {"frontend_health", "backend_health", "backend_ready", "backend_version"}
+    assert set(skipped) == {"frontend_health", "backend_health", "backend_ready"}
     assert "frontend_url is not set" in skipped["frontend_health"]
     assert "backend_url is not set" in skipped["backend_ready"]
     assert all(not c.attempts for c in report.checks if c.outcome is Outcome.SKIPPED)
@@ -247,7 +247,8 @@ def test_unreachable_deployment_fails_fast_and_says_why() -> None:
     assert api.outcome is Outcome.FAILED
     assert "got ConnectError" in api.reason
     assert closed in api.reason
-    assert {c.name for c in report.failures} == {"api_health", "home", "products", "static_asset", "latency"}
+    public = {"api_health", "backend_version", "home", "products", "static_asset", "latency"}
+    assert {c.name for c in report.failures} == public
 
 
 def test_backoff_is_exponential_and_capped() -> None:

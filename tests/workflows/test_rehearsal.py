@@ -14,55 +14,18 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.workflows.gha import REPO_ROOT, WORKFLOW_DIR, jobs, load
-
-SCRIPTS = REPO_ROOT / "scripts"
-
-
-@dataclass(frozen=True)
-class Rehearsal:
-    returncode: int
-    out: Path
-    outcome: dict[str, Any]
-    log: str
-
-    def act_lines(self) -> list[dict[str, Any]]:
-        lines = []
-        for line in self.log.splitlines():
-            try:
-                lines.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-        return lines
-
-
-def github_only(step: dict[str, Any]) -> bool:
-    return "env.ACT" in str(step.get("if", ""))
+from tests.workflows.rehearsal import SCRIPTS, Rehearsal, github_only, rehearse
 
 
 @pytest.fixture(scope="module")
 def ci_rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Rehearsal:
-    out = tmp_path_factory.mktemp("rehearsal-ci")
-    env = {**os.environ, "NEOSALE_REHEARSAL_OUT": str(out)}
-    proc = subprocess.run(
-        ["bash", str(SCRIPTS / "rehearse.sh"), "ci", "push"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=2400,
-    )
-    outcome_file = out / "rehearsal.json"
-    assert outcome_file.is_file(), f"no rehearsal.json (exit {proc.returncode}):\n{proc.stderr[-4000:]}"
-    return Rehearsal(
-        proc.returncode, out, json.loads(outcome_file.read_text()), (out / "act.jsonl").read_text()
-    )
+    return rehearse("ci", "push", tmp_path_factory.mktemp("rehearsal-ci"))
 
 
 def ci_steps() -> list[dict[str, Any]]:
@@ -77,7 +40,7 @@ def test_the_job_succeeds_with_every_step_run(ci_rehearsal: Rehearsal) -> None:
     assert ci_rehearsal.returncode == 0, json.dumps(outcome, indent=1)
     assert outcome["exit_code"] == 0
     assert outcome["jobs"] == {"pipeline": "success"}
-    ran = [(s["step"], s["result"]) for s in outcome["steps"] if s["job"] == "pipeline"]
+    ran = ci_rehearsal.results("pipeline")
     expected = [(s["name"], "skipped" if github_only(s) else "success") for s in ci_steps()]
     assert ran == expected
 
