@@ -94,7 +94,7 @@ Port $port
 ListenAddress $addr
 HostKey $dir/host_key
 AuthorizedKeysFile $dir/authorized_keys
-PidFile $dir/sshd.pid
+PidFile none
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 PubkeyAuthentication yes
@@ -103,7 +103,7 @@ AllowUsers $(id -un)
 UsePAM no
 StrictModes no
 EOF
-  mkdir -p /run/sshd
+  mkdir -p /run/sshd  # its privilege separation directory (Debian's unit makes it)
   setsid /usr/sbin/sshd -D -e -f "$dir/sshd_config" >"$dir/sshd.log" 2>&1 </dev/null &
   echo $! >"$dir/sshd.pid"
   wait_tcp "$addr" "$port" "sshd" "$dir/sshd.pid"

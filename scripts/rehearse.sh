@@ -3,9 +3,10 @@
 # scripts/act.sh) on this machine: the way to try a workflow change before
 # pushing it.
 #
-#   scripts/rehearse.sh WORKFLOW [EVENT] [-- ACT_ARGS...]
+#   scripts/rehearse.sh WORKFLOW [EVENT [INPUT=VALUE...]] [-- ACT_ARGS...]
 #   scripts/rehearse.sh ci                      ci.yml on a push to main
 #   scripts/rehearse.sh delivery push -- -j build
+#   scripts/rehearse.sh rollback workflow_dispatch environment=production
 #
 # Every job runs on this machine (not in a container) with the official
 # `dagger` CLI of the project's version first on PATH (dagger-for-github then
@@ -36,7 +37,7 @@ LOG_TAG=rehearse
 # shellcheck source=airgap/lib.sh
 . "$root/airgap/lib.sh"
 
-usage() { echo "usage: $0 WORKFLOW [EVENT] [-- ACT_ARGS...]  (WORKFLOW: ci, delivery, rollback or a file under .github/workflows)" >&2; exit 2; }
+usage() { echo "usage: $0 WORKFLOW [EVENT [INPUT=VALUE...]] [-- ACT_ARGS...]  (WORKFLOW: ci, delivery, rollback or a file under .github/workflows)" >&2; exit 2; }
 [ "$#" -ge 1 ] || usage
 name="${1%.yml}"
 name="${name##*/}"
@@ -45,6 +46,12 @@ workflow="$root/.github/workflows/$name.yml"
 shift
 event=push
 if [ "$#" -gt 0 ] && [ "$1" != -- ]; then event="$1"; shift; fi
+# A workflow_dispatch's inputs go into the event, where act reads them.
+inputs='{}'
+while [ "$#" -gt 0 ] && [[ "$1" =~ ^([A-Za-z_][A-Za-z0-9_-]*)=(.*)$ ]]; do
+  inputs="$(jq -c --arg k "${BASH_REMATCH[1]}" --arg v "${BASH_REMATCH[2]}" '. + {($k): $v}' <<<"$inputs")"
+  shift
+done
 [ "$#" -eq 0 ] || { [ "$1" = -- ] && shift; } || usage
 [[ "$event" =~ ^[a-z_]+$ ]] || die "event '$event' is not an event name (push, workflow_dispatch, ...)"
 
@@ -96,7 +103,8 @@ if [ -n "${NEOSALE_REHEARSAL_COMMIT:-}" ]; then
     commit -q --allow-empty -m "$NEOSALE_REHEARSAL_COMMIT"
   sha="$(git -C "$checkout" rev-parse HEAD)"
 fi
-jq -n --arg sha "$sha" '{ref: "refs/heads/main", before: ("0" * 40), after: $sha, deleted: false,
+jq -n --arg sha "$sha" --argjson inputs "$inputs" '{ref: "refs/heads/main", before: ("0" * 40), after: $sha,
+  deleted: false, inputs: $inputs,
   repository: {default_branch: "main", full_name: "neosale/neosale", owner: {login: "neosale"}}}' >"$out/event.json"
 
 files=()
@@ -122,7 +130,8 @@ code="${PIPESTATUS[0]}"
 set -e
 
 # Each uploaded artifact, unpacked (act's server keeps one zip per artifact).
-find "$out/artifact-server" -name '*.zip' 2>/dev/null | while read -r zip; do
+# (A workflow that uploads nothing leaves no folder.)
+[ ! -d "$out/artifact-server" ] || find "$out/artifact-server" -name '*.zip' | while read -r zip; do
   dir="$out/artifacts/$(basename "$(dirname "$zip")")"
   mkdir -p "$dir" && python3 -m zipfile -e "$zip" "$dir"
 done

@@ -55,7 +55,8 @@ class Deployer:
         self.store = open_store(self.client, target)
         self.ledger = Ledger(self.store)
         self.reconcile = Reconciler(self.host, self.ledger, target, self.say)
-        self.steps = RollOut(self.client, target, self.host, login)
+        self.login = login
+        self.steps = RollOut(self.client, target, self.host)
         self.one_offs = OneOffs(self.client, target)
 
     def say(self, msg: str) -> None:
@@ -176,7 +177,7 @@ class Deployer:
         idle = other_colour(live) if live else COLOURS[0]
         run.rec.update({"colour": idle, "previous_colour": live})
         with run.phase(Phase.IMAGES) as ph:
-            ph["detail"] = self.steps.pull(images, expect_revision)
+            ph["detail"] = self.steps.pull(images, expect_revision, self.login)
         if production:
             with run.phase(Phase.BACKUP) as ph:
                 backup = run.rec["backup"] = self.one_offs.backup(run.id)

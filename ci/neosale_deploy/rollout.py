@@ -50,11 +50,10 @@ class RollOut:
     client: Any
     target: Target
     host: Host
-    login: RegistryLogin | None = None
 
-    def pull(self, images: Images, expect_revision: str | None) -> str:
+    def pull(self, images: Images, expect_revision: str | None, login: RegistryLogin | None) -> str:
         """The images on the host by digest (and from the approved commit, when one is named)."""
-        log_in(self.client, self.login, (images[role] for role in ROLES))
+        log_in(self.client, login, (images[role] for role in ROLES))
         ids = {role: dh.ensure_app_image(self.client, images[role], f"--{role} image") for role in ROLES}
         if expect_revision:
             for role in ROLES:

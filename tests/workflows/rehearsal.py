@@ -36,10 +36,10 @@ class Rehearsal:
 
 
 def rehearse(
-    workflow: str, event: str, out: Path, env: dict[str, str] | None = None, *act_args: str
+    workflow: str, event: str, out: Path, env: dict[str, str] | None = None, **inputs: str
 ) -> Rehearsal:
-    """scripts/rehearse.sh WORKFLOW EVENT [-- ACT_ARGS]; its outcome, whatever act's exit code."""
-    argv = ["bash", str(SCRIPTS / "rehearse.sh"), workflow, event, *(["--", *act_args] if act_args else [])]
+    """scripts/rehearse.sh WORKFLOW EVENT [INPUT=VALUE...]; its outcome, whatever act's exit code."""
+    argv = ["bash", str(SCRIPTS / "rehearse.sh"), workflow, event, *(f"{k}={v}" for k, v in inputs.items())]
     proc = subprocess.run(
         argv,
         cwd=REPO_ROOT,
