@@ -19,6 +19,9 @@ TargetArg = Annotated[
 AppEnvArg = Annotated[
     dagger.Secret | None, Doc("ROLE:NAME=VALUE lines for the app containers (DATABASE_URL, tokens)")
 ]
+PromotedShaArg = Annotated[
+    str, Doc("the commit being promoted: both images' revision label, and what --approve must name")
+]
 CreatedArg = Annotated[str, Doc("build time, RFC 3339")]
 VersionArg = Annotated[str, Doc("version label; default: short sha")]
 UsernameArg = Annotated[str, Doc("registry user")]

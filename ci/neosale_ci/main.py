@@ -25,6 +25,7 @@ from .args import (
     DigestArg,
     EnvironmentArg,
     PasswordArg,
+    PromotedShaArg,
     RefArg,
     RegistryArg,
     ShaArg,
@@ -303,13 +304,11 @@ class Neosale:
     @function(cache="never")
     async def promote(
         self,
-        approve: Annotated[
-            str, Doc("the manual approval: the sha being promoted, typed by whoever approves")
-        ],
-        approved_by: Annotated[str, Doc("who approved (a GitHub login or an e-mail), for the ledger")],
         backend: DigestArg,
         frontend: DigestArg,
-        sha: Annotated[str, Doc("the commit being promoted (both images' revision label)")],
+        sha: PromotedShaArg,
+        approve: Annotated[str, Doc("the manual approval: the same sha, typed by whoever approves")] = "",
+        approved_by: Annotated[str, Doc("who approved, recorded in the ledger")] = "",
         target: TargetArg = None,
         app_env: AppEnvArg = None,
     ) -> str:

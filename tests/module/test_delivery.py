@@ -97,9 +97,11 @@ async def test_promote_without_approval_touches_nothing(
 ) -> None:
     mod, v1, sha = on_local_docker(neosale), target.images["v1"], revision("v1")
     with pytest.raises(StageError, match="no approval given"):
-        await mod.promote("", "alice", v1, v1, sha, target=target_file(target))
+        await mod.promote(v1, v1, sha, approved_by="alice", target=target_file(target))
     with pytest.raises(StageError, match="does not name the sha being promoted"):
-        await mod.promote(revision("v2"), "alice", v1, v1, sha, target=target_file(target))
+        await mod.promote(
+            v1, v1, sha, approve=revision("v2"), approved_by="alice", target=target_file(target)
+        )
     assert project_containers(docker_client, target.project) == []
 
 

@@ -32,7 +32,7 @@ async def test_functions_and_flags_exist(dag_client: object) -> None:
     }
     for check in ("lint", "typecheck", "unitTest", "integrationTest", "dockerfileLint", "secretScan"):
         assert main[check] == []  # checks need no argument, so `dagger check` can run them
-    assert set(main["buildBackend"]) >= {"sha", "created", "version"}
+    assert set(main["build"]) >= {"app", "sha", "created", "version"}
     assert set(main["scan"]) >= {"image", "db", "ignoreFile"}
     assert set(main["publish"]) >= {"image", "repository", "sha", "ref", "username", "password"}
     assert set(main["run"]) >= {"sha", "created", "ref", "registry", "password", "severity"}
