@@ -9,6 +9,9 @@ die() { log "error: $*"; exit 1; }
 # Is the process in $pidfile alive?
 pid_alive() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
 
+# A free TCP port on 127.0.0.1, for a service started next.
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
 # TERM the process in $pidfile, KILL it after $1 seconds, forget the pid.
 stop_pid() {
   local grace="$1" pid

@@ -39,7 +39,6 @@ APPROVER=release-manager
 STAGING_PORTS=(18080 18081)
 PRODUCTION_PORTS=(19080 19081)
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 host_addr() {
   local addr="${NEOSALE_REHEARSAL_HOST_ADDR:-}"
   [ -n "$addr" ] || addr="$(ip -4 route get 1.1.1.1 2>/dev/null | sed -nE 's/.* src ([0-9.]+).*/\1/p')"
@@ -127,8 +126,8 @@ cmd_start() {
   # shellcheck source=airgap/env.sh
   . "$root/airgap/env.sh"
   bash "$root/scripts/dockerd.sh" start
-  pid_running "$dir/registry.pid" || start_registry
-  pid_running "$dir/sshd.pid" || start_sshd "$addr"
+  pidfile="$dir/registry.pid" pid_alive || start_registry
+  pidfile="$dir/sshd.pid" pid_alive || start_sshd "$addr"
   target_overlay staging "${STAGING_PORTS[@]}"
   target_overlay production "${PRODUCTION_PORTS[@]}"
   [ -f "$dir/db.password" ] || python3 -c 'import secrets; print(secrets.token_hex(16))' >"$dir/db.password"
@@ -173,12 +172,10 @@ image_of() {
   sed -nE "s/^${key}=(.*)/\1/p" "$root/.env" | head -n 1 | grep . || die "no $key in $root/.env: run scripts/airgap-up.sh"
 }
 
-pid_running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
-
 cmd_stop() {
   local project
   for name in sshd registry; do
-    if pid_running "$dir/$name.pid"; then
+    if pidfile="$dir/$name.pid" pid_alive; then
       pidfile="$dir/$name.pid" stop_pid 10
     fi
   done

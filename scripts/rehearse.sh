@@ -92,7 +92,6 @@ stage_checkout() {
   fi
 }
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 sha="$(git -C "$root" rev-parse HEAD)"
 stage_checkout "$sha"
