@@ -25,7 +25,12 @@ logfile="$run_dir/engine.log"
 conf_dir="$run_dir/etc-dagger"
 content_env="$NEOSALE_SDK_CONTENT/engine.env"
 running_content="$run_dir/content.env"  # what the running engine was started with
-START_TIMEOUT="${NEOSALE_ENGINE_START_TIMEOUT:-120}"
+# After an unclean stop (a killed engine, a machine restarted under it) the
+# engine wipes its whole cache before it answers: minutes for a warm cache.
+START_TIMEOUT="${NEOSALE_ENGINE_START_TIMEOUT:-900}"
+# A TERMed engine persists its cache index before it exits; a KILL before
+# that costs the next start the whole cache.
+STOP_GRACE="${NEOSALE_ENGINE_STOP_GRACE:-120}"
 
 LOG_TAG=engine
 # shellcheck source=airgap/lib.sh
@@ -138,7 +143,7 @@ cmd_stop() {
     log "not running"
     return 0
   fi
-  stop_pid 30
+  stop_pid "$STOP_GRACE"
   rm -f "$sock"
 }
 

@@ -32,7 +32,7 @@ stop_pid() {
 # time runs out, show the log's tail, stop what was started, and die naming
 # "$2": never a half-started service left behind.
 wait_ready() {
-  local check="$1" what="$2" deadline=$((SECONDS + START_TIMEOUT))
+  local check="$1" what="$2" deadline=$((SECONDS + START_TIMEOUT)) next_note=$((SECONDS + 30))
   until $check; do
     if ! pid_alive; then
       tail -n 20 "$logfile" >&2 || true
@@ -43,6 +43,10 @@ wait_ready() {
       tail -n 20 "$logfile" >&2 || true
       cmd_stop
       die "$what did not answer within ${START_TIMEOUT}s (see $logfile)"
+    fi
+    if ((SECONDS > next_note)); then
+      log "still waiting for $what ($((deadline - SECONDS))s left): $(tail -n 1 "$logfile" 2>/dev/null | cut -c1-160)"
+      next_note=$((SECONDS + 30))
     fi
     sleep 0.5
   done

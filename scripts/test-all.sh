@@ -16,6 +16,9 @@ bash scripts/setup.sh
 . airgap/env.sh
 
 phase "services"
+# The engine keeps its cache only across a clean stop: a killed engine (a
+# machine shut down under it) wipes the whole cache at its next start.
+trap 'bash airgap/engine.sh stop' EXIT
 bash scripts/airgap-up.sh
 bash scripts/dockerd.sh start
 eval "$(bash scripts/test-services.sh start)"
