@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what is missing, starts
 # every service the tests use (Dagger engine with its builtin SDK content,
-# local registry and image set, Trivy DB, dockerd, PostgreSQL and Redis),
+# local registry and image set, Trivy DB, dockerd, PostgreSQL and Redis; the
+# tests bring a Kubernetes cluster up and down),
 # runs both apps' npm suites, then pytest.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,6 +15,9 @@ phase "setup"
 bash scripts/setup.sh
 # shellcheck source=airgap/env.sh
 . airgap/env.sh
+
+phase "setup: Kubernetes and Argo Rollouts (cluster/build.sh)"
+bash cluster/build.sh
 
 phase "services"
 # The engine keeps its cache only across a clean stop: a killed engine (a
@@ -36,7 +40,7 @@ phase "python: ruff, mypy"
 
 phase "pytest"
 set +e
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest --durations=30 "$@"
 code=$?
 set -e
 # pytest exits 5 when it collected nothing: a suite that ran no test failed.

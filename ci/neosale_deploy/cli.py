@@ -21,6 +21,7 @@ from typing import Any
 from neosale_deploy.deployer import Deployer
 from neosale_deploy.envfile import Assignment, parse_assignment, parse_env_file
 from neosale_deploy.errors import DeployError, UsageError
+from neosale_deploy.kube import cli as kube_cli
 from neosale_deploy.login import PASSWORD_ENV, RegistryLogin
 from neosale_deploy.model import REVISION_LABEL, Target, load_target
 from neosale_deploy.record import LedgerRecord, digests_of
@@ -49,6 +50,7 @@ def _common() -> argparse.ArgumentParser:
     )
     _router_options(g)
     _app_options(g)
+    kube_cli.add_options(p)
     return p
 
 
@@ -302,6 +304,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
+        if args.kube_namespace:
+            return kube_cli.run(args)
         return COMMANDS[args.command](args)
     except DeployError as exc:
         print(f"neosale-deploy: error: {exc}", file=sys.stderr)

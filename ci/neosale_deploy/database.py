@@ -17,7 +17,8 @@ from neosale_deploy.model import LABEL_DEPLOY_ID, LABEL_PROJECT, LABEL_ROLE, App
 from neosale_deploy.record import BackupRecord, LedgerRecord
 from neosale_deploy.reference import ImageRef
 
-_BACKUP_SCRIPT = 'set -e; pg_dump -Fc --no-owner -f "$1.part"; mv "$1.part" "$1"; wc -c <"$1"'
+# sh -c SCRIPT backup FILE: a dump appears whole or not at all; prints its size.
+BACKUP_SCRIPT = 'set -e; pg_dump -Fc --no-owner -f "$1.part"; mv "$1.part" "$1"; wc -c <"$1"'
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ class OneOffs:
         dh.ensure_image(self.client, t.postgres_image, "postgres image")
         dh.ensure_volume(self.client, t, t.names.backup_volume)
         backup_id = f"{t.project}-{deploy_id}"
-        argv = ["sh", "-c", _BACKUP_SCRIPT, "backup", f"/backups/{backup_id}.dump"]
+        argv = ["sh", "-c", BACKUP_SCRIPT, "backup", f"/backups/{backup_id}.dump"]
         volumes = {t.names.backup_volume: {"bind": "/backups", "mode": "rw"}}
         code, logs = self.run(
             t.postgres_image, "backup", deploy_id, argv, environment=db.env, volumes=volumes

@@ -11,22 +11,34 @@ from contextlib import contextmanager
 from typing import Any, Protocol, cast
 
 from neosale_deploy.errors import LedgerError
-from neosale_deploy.model import Target
 from neosale_deploy.record import Kind, LedgerRecord, Phase, PhaseRecord, Result, new_id, now_iso
 from neosale_deploy.state import Ledger
 
 
-class Context(Protocol):
-    """What a run needs of the command that makes it (the Deployer)."""
+class Project(Protocol):
+    """What a run needs of a target: the project its records name."""
 
-    target: Target
-    ledger: Ledger
+    @property
+    def project(self) -> str: ...
+
+
+class Context(Protocol):
+    """What a run needs of the command that makes it (a docker-host or a Kubernetes deployer)."""
+
+    @property
+    def target(self) -> Project: ...
+
+    @property
+    def ledger(self) -> Ledger: ...
 
     def say(self, msg: str) -> None: ...
 
 
 class Lock(Protocol):
-    """The target's lock (state.DeployLock)."""
+    """The target's lock (state.DeployLock, kube.state.LeaseLock); `where` names it."""
+
+    @property
+    def where(self) -> str: ...
 
     def acquire(self, deploy_id: str, command: str) -> None: ...
 
@@ -118,4 +130,4 @@ def _acquire(dep: Context, lock: Lock, run: Run) -> None:
     dep.ledger.hold(True)
     seconds = round(time.monotonic() - start, 3)
     run.rec["phases"].append({"name": Phase.LOCK, "started": started, "ok": True, "seconds": seconds})
-    dep.say(f"phase {Phase.LOCK}: done in {seconds:.2f}s ({dep.target.names.lock})")
+    dep.say(f"phase {Phase.LOCK}: done in {seconds:.2f}s ({lock.where})")

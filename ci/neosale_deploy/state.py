@@ -257,6 +257,10 @@ class DeployLock:
     log: Callable[[str], None]
     lock_id: str | None = field(default=None, init=False)
 
+    @property
+    def where(self) -> str:
+        return self.target.names.lock
+
     def acquire(self, deploy_id: str, command: str) -> None:
         t = self.target
         info = holder_info(deploy_id, command)
