@@ -128,7 +128,9 @@ forward_rule() {
     || iptables -I FORWARD -m comment --comment "$rule_tag" "$@"
 }
 
-# Every rule we or the node's components added, in filter, nat and mangle.
+# Every rule we or the node's components added, in filter, nat and mangle:
+# ours (tagged) and the KUBE-* chains. CNI-* chains are not ours: our pod
+# network makes none, and the Dagger engine's containers live by theirs.
 iptables_clean() {
   local ipt table chain rule
   for ipt in iptables ip6tables; do
@@ -136,26 +138,26 @@ iptables_clean() {
       [ -z "$rule" ] || eval "$ipt ${rule/#-A/-D}" || true
     done <<<"$("$ipt" -S FORWARD 2>/dev/null | grep -- "--comment $rule_tag" || true)"
     for table in filter nat mangle; do
-      # Jumps into KUBE-*/CNI-* chains first, then the chains themselves.
+      # Jumps into KUBE-* chains first, then the chains themselves.
       while read -r rule; do
         [ -z "$rule" ] || eval "$ipt -t $table ${rule/#-A/-D}" || true
-      done <<<"$("$ipt" -t "$table" -S 2>/dev/null | grep -E -- '^-A .* -j (KUBE|CNI)-' | grep -vE '^-A (KUBE|CNI)-' || true)"
-      for chain in $("$ipt" -t "$table" -S 2>/dev/null | sed -nE 's/^-N ((KUBE|CNI)-[^ ]+)$/\1/p'); do
+      done <<<"$("$ipt" -t "$table" -S 2>/dev/null | grep -E -- '^-A .* -j KUBE-' | grep -vE '^-A KUBE-' || true)"
+      for chain in $("$ipt" -t "$table" -S 2>/dev/null | sed -nE 's/^-N (KUBE-[^ ]+)$/\1/p'); do
         "$ipt" -t "$table" -F "$chain" 2>/dev/null || true
       done
-      for chain in $("$ipt" -t "$table" -S 2>/dev/null | sed -nE 's/^-N ((KUBE|CNI)-[^ ]+)$/\1/p'); do
+      for chain in $("$ipt" -t "$table" -S 2>/dev/null | sed -nE 's/^-N (KUBE-[^ ]+)$/\1/p'); do
         "$ipt" -t "$table" -X "$chain" 2>/dev/null || true
       done
     done
   done
 }
 
+# Pod network namespaces went with the pods (remove_pods).
 network_down() {
-  local link ns
+  local link
   for link in "$POD_BRIDGE" "$NODE_BRIDGE"; do
     ip link del "$link" 2>/dev/null || true
   done
-  for ns in $(ip netns list 2>/dev/null | awk '/^cni-/{print $1}'); do ip netns del "$ns" || true; done
   iptables_clean
 }
 
@@ -258,7 +260,8 @@ EOF
   cat >"$run/cni/net.d/10-neosale.conflist" <<EOF
 {"cniVersion": "1.0.0", "name": "neosale-pods", "plugins": [
   {"type": "bridge", "bridge": "$POD_BRIDGE", "isGateway": true, "ipMasq": false, "hairpinMode": true,
-   "ipam": {"type": "host-local", "ranges": [[{"subnet": "$POD_CIDR"}]], "routes": [{"dst": "0.0.0.0/0"}]}},
+   "ipam": {"type": "host-local", "ranges": [[{"subnet": "$POD_CIDR"}]], "routes": [{"dst": "0.0.0.0/0"}],
+            "dataDir": "$run/cni/ipam"}},
   {"type": "loopback"}
 ]}
 EOF

@@ -15,7 +15,7 @@ from neosale_airgap.env import REPO_ROOT, apply_airgap_env
 
 CLUSTER_SH = REPO_ROOT / "cluster" / "cluster.sh"
 # What marks a host change as the cluster's: its chains, rule tag, bridges and ranges.
-CLUSTER_MARKS = re.compile(r"KUBE-|CNI-|neosale-cluster|nsk-node|nsk-pods|10\.244\.|10\.96\.|10\.250\.")
+CLUSTER_MARKS = re.compile(r"KUBE-|neosale-cluster|nsk-node|nsk-pods|10\.244\.|10\.96\.|10\.250\.")
 SYSCTLS = (
     "vm.overcommit_memory",
     "kernel.panic",
@@ -100,6 +100,7 @@ def host_state() -> dict[str, set[str]]:
         "mounts": {line.split()[4] for line in _lines("cat", "/proc/self/mountinfo")},
         "sysctls": {f"{k}={Path('/proc/sys', *k.split('.')).read_text().strip()}" for k in SYSCTLS},
         "cgroups": {str(p) for p in Path("/sys/fs/cgroup").glob("*/kubepods*")},
+        "cni-state": {str(p) for p in Path("/var/lib/cni/networks").glob("*")},
         "processes": _lines("pgrep", "-a", "-f", cluster_env()["NEOSALE_KUBE_RUN"]),
     }
     for ipt in ("iptables", "ip6tables"):
@@ -119,7 +120,7 @@ def cluster_traces(before: dict[str, set[str]], after: dict[str, set[str]]) -> d
 
 
 def _is_clusters(kind: str, line: str) -> bool:
-    if kind in ("sysctls", "cgroups", "processes"):
+    if kind in ("sysctls", "cgroups", "processes", "cni-state"):
         return True
     if kind == "mounts":
         return "kube-run" in line or "k8s.io" in line

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
+
 from neosale_airgap.env import REPO_ROOT
 from neosale_airgap.standins import module_images
 from tests.images.helpers import CA_BUNDLE, BuildMeta, build_image, docker
@@ -63,21 +65,18 @@ def overlay(directory: Path, namespace: str, first: Release, runner: str) -> Pat
     """A kustomization over the repository's base: the namespace, the local
     images, the live router as a NodePort (the cluster's entry)."""
     images = module_images()
+    # The base pins the official images; here they are the local stand-ins, by digest too.
     local = {
-        "nginx": images["nginx_image"],
-        "postgres": images["postgres_image"],
-        "redis": images["redis_image"],
+        "docker.io/library/nginx": images["nginx_image"],
+        "docker.io/library/postgres": images["postgres_image"],
+        "docker.io/library/redis": images["redis_image"],
+        "neosale-backend": first.backend,
+        "neosale-frontend": first.frontend,
+        "neosale-runner": runner,
     }
-    entries = [
-        f"  - {{name: {k}, newName: {v.rsplit(':', 1)[0]}, newTag: '{v.rsplit(':', 1)[1]}'}}"
-        for k, v in local.items()
-    ]
-    for name, ref in (
-        ("neosale-backend", first.backend),
-        ("neosale-frontend", first.frontend),
-        ("neosale-runner", runner),
-    ):
-        repo, digest = ref.split("@")
+    entries = []
+    for name, ref in local.items():
+        repo, digest = ref.split("@") if "@" in ref else (ref.rsplit(":", 1)[0], registry_digest(ref))
         entries.append(f"  - {{name: {name}, newName: {repo}, digest: '{digest}'}}")
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "kustomization.yaml").write_text(
@@ -93,9 +92,26 @@ def overlay(directory: Path, namespace: str, first: Release, runner: str) -> Pat
     return directory
 
 
+MANIFEST_TYPES = (
+    "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, "
+    "application/vnd.docker.distribution.manifest.list.v2+json, "
+    "application/vnd.docker.distribution.manifest.v2+json"
+)
+
+
+def registry_digest(ref: str) -> str:
+    """The digest the local registry serves for REGISTRY/REPO:TAG."""
+    host, rest = ref.split("/", 1)
+    repo, tag = rest.rsplit(":", 1)
+    res = httpx.head(f"http://{host}/v2/{repo}/manifests/{tag}", headers={"Accept": MANIFEST_TYPES})
+    res.raise_for_status()
+    return res.headers["Docker-Content-Digest"]
+
+
 def install(cluster: Cluster, directory: Path, namespace: str) -> None:
     """The namespace, its Secrets (never in the manifests) and the manifests."""
     password = secrets.token_hex(12)
+    cluster.kubectl("delete", "namespace", namespace, "--ignore-not-found", "--timeout=120s")
     cluster.kubectl("create", "namespace", namespace)
     cluster.kubectl(
         "-n", namespace, "create", "secret", "generic", "neosale-postgres",

@@ -13,6 +13,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def runner_image(tmp_path_factory: pytest.TempPathFactory) -> str:
+def runner_image(engine: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> str:
     """The module's runner image (the smoke analysis runs it), pushed by digest."""
     out = tmp_path_factory.mktemp("runner") / "ref"
     code = (
@@ -55,17 +56,14 @@ def runner_image(tmp_path_factory: pytest.TempPathFactory) -> str:
         "async def main():\n"
         "    async with dagger.connection(dagger.Config(log_output=sys.stderr)):\n"
         "        src = dag.host().directory(str(REPO_ROOT), exclude=SOURCE_IGNORE)\n"
-        "        ctx = Neosale(source=src, **module_images()).ctx\n"
+        "        ctx = Neosale(source=src, **module_images()).ctx()\n"
         "        ref = await (await runner(ctx)).publish('127.0.0.1:5000/neosale-test/k8s-runner:latest')\n"
         f"        open({str(out)!r}, 'w').write(ref)\n"
         "anyio.run(main)\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=1200)
-    return (
-        out.read_text()
-        .split(":latest")[0]
-        .replace("127.0.0.1:5000/neosale-test/k8s-runner", "127.0.0.1:5000/neosale-test/k8s-runner")
-    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=1200, env=engine)
+    repo, digest = out.read_text().split("@")  # repo:latest@sha256:...
+    return f"{repo.rsplit(':', 1)[0]}@{digest}"
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +80,43 @@ def deploy(w: World, r: Release, *extra: str) -> subprocess.CompletedProcess[str
     return deployer(w.cluster, NS, *args)
 
 
-def versions(url: str, n: int = 20) -> set[str]:
-    return {httpx.get(f"{url}/api/health", timeout=5).json().get("version", "?") for _ in range(n)}
+def shas(url: str, n: int = 8) -> set[str]:
+    """The revisions /api/version answers, a few spaced calls (the API's per-client limit)."""
+    seen = set()
+    for _ in range(n):
+        seen.add(httpx.get(f"{url}/api/version", timeout=5).json().get("sha", "?"))
+        time.sleep(0.15)
+    return seen
+
+
+class VersionWatch:
+    """/api/version about 6 times a second (under the per-client limit): when each revision answered."""
+
+    def __init__(self, url: str) -> None:
+        self.url, self.seen = url, list[tuple[float, str]]()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=5) as client:
+            while not self._stop.is_set():
+                sha = client.get(f"{self.url}/api/version").json().get("sha", "?")
+                self.seen.append((time.monotonic(), sha))
+                time.sleep(0.15)
+
+    def __enter__(self) -> VersionWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def last(self, sha: str) -> float:
+        return max((t for t, s in self.seen if s == sha), default=0.0)
+
+    def after(self, t: float) -> set[str]:
+        return {s for at, s in self.seen if at > t}
 
 
 def test_v1_installed_migrated_and_serving(world: World) -> None:
@@ -92,13 +125,12 @@ def test_v1_installed_migrated_and_serving(world: World) -> None:
     assert done.returncode == 0, out
     assert "phase migrate: done" in out
     assert "already live; nothing to do" in out
-    wait_until("v1 through the entry", lambda: versions(world.url) == {world.v1.version}, timeout=120)
+    wait_until("v1 through the entry", lambda: shas(world.url) == {world.v1.sha}, timeout=120)
 
 
 def test_v2_promoted_under_load_with_no_failed_request(world: World) -> None:
     load = LoadGen(world.url, total=20000, rate=250).start()
     done = deploy(world, world.v2)
-    finished = time.monotonic()
     time.sleep(3)
     load.stop()
     out = done.stdout + done.stderr
@@ -107,13 +139,12 @@ def test_v2_promoted_under_load_with_no_failed_request(world: World) -> None:
         assert f"phase {phase}: done" in out, out
     load.check(minimum=5000, rate=200.0)
     assert load.failures() == []
-    assert load.versions_after(finished) == {world.v2.version}
+    assert shas(world.url) == {world.v2.sha}
 
 
 def test_a_release_whose_smoke_fails_is_aborted_and_v2_keeps_serving(world: World) -> None:
     load = LoadGen(world.url, total=20000, rate=250).start()
     done = deploy(world, world.v3, "--expect-revision", "0" * 40)  # the analysis wants another build
-    finished = time.monotonic()
     time.sleep(2)
     load.stop()
     out = done.stdout + done.stderr
@@ -121,7 +152,7 @@ def test_a_release_whose_smoke_fails_is_aborted_and_v2_keeps_serving(world: Worl
     assert "aborted by Argo Rollouts" in out, out
     assert "phase switch-back: done" in out, out
     assert load.failures() == []
-    assert load.versions_after(finished) == {world.v2.version}
+    assert shas(world.url) == {world.v2.sha}
     status = json.loads(deployer(world.cluster, NS, "status").stdout)
     assert status["rollouts"]["backend"]["image"] == world.v2.backend
     assert status["rollouts"]["backend"]["stage"] == "healthy"
@@ -135,22 +166,43 @@ def test_a_failing_migration_stops_the_release_before_any_traffic_moves(world: W
     assert "phase start-idle" not in out
     rollout = world.cluster.get("-n", NS, "rollout", "neosale-backend")
     assert rollout["spec"]["template"]["spec"]["containers"][0]["image"] == world.v2.backend
-    assert versions(world.url) == {world.v2.version}
+    assert shas(world.url) == {world.v2.sha}
+
+
+def test_an_image_that_cannot_be_pulled_stops_the_release_and_v2_keeps_serving(world: World) -> None:
+    missing = world.v3.backend.split("@")[0] + "@sha256:" + "0" * 64
+    done = deployer(world.cluster, NS, "deploy", "--backend", missing, "--frontend", world.v2.frontend)
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out
+    assert "cannot start" in out, out  # the migration Job, first to run the new backend image
+    assert "ErrImagePull" in out or "ImagePullBackOff" in out, out
+    assert shas(world.url) == {world.v2.sha}
+
+
+def test_a_namespace_that_does_not_exist_is_bad_input_and_changes_nothing(world: World) -> None:
+    done = deployer(
+        world.cluster, "nowhere", "deploy", "--backend", world.v1.backend, "--frontend", world.v1.frontend
+    )
+    assert done.returncode == 2, done.stderr
+    assert "namespace 'nowhere' does not exist" in done.stderr
+    assert shas(world.url) == {world.v2.sha}
 
 
 def test_rollback_puts_all_traffic_on_the_previous_release_within_3s(world: World) -> None:
     load = LoadGen(world.url, total=20000, rate=250).start()
-    time.sleep(2)
-    started = time.monotonic()
-    done = deployer(world.cluster, NS, "rollback", "--approved-by", "oncall")
-    time.sleep(3)
+    with VersionWatch(world.url) as watch:
+        time.sleep(2)
+        started = time.monotonic()
+        done = deployer(world.cluster, NS, "rollback", "--approved-by", "oncall")
+        time.sleep(3)
     load.stop()
     out = done.stdout + done.stderr
     assert done.returncode == 0, out
     assert load.failures() == []
-    last_v2 = max((s.start for s in load.samples if s.version == world.v2.version), default=started)
-    assert last_v2 - started <= 3.0, f"v2 answered {last_v2 - started:.2f}s after the rollback started"
-    assert load.versions_after(started + 3.0) == {world.v1.version}
+    switched = watch.last(world.v2.sha) - started
+    assert switched <= 3.0, f"v2 still answered {switched:.2f}s after the rollback started"
+    assert watch.after(started + 3.0) == {world.v1.sha}
+    print(f"rollback: the last v2 answer {switched:.2f}s after the command started")
 
 
 def test_a_deployer_killed_mid_release_is_rerun_and_converges(world: World) -> None:
@@ -178,7 +230,7 @@ def test_a_deployer_killed_mid_release_is_rerun_and_converges(world: World) -> N
     out = done.stdout + done.stderr
     assert done.returncode == 0, out
     assert "taking over stale lock" in out, out
-    assert versions(world.url) == {world.v2.version}
+    assert shas(world.url) == {world.v2.sha}
     leases = world.cluster.get("-n", NS, "leases")["items"]
     assert leases == []
     jobs = world.cluster.get("-n", NS, "jobs")["items"]

@@ -26,6 +26,8 @@ class Command:
 
 
 class FakeLock:
+    where = "the fake lock"
+
     def __init__(self) -> None:
         self.held: list[tuple[str, str]] = []
         self.released = 0

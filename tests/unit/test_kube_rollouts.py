@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from neosale_deploy.kube.jobs import backup_job, job_state, migrate_job
+from neosale_deploy.kube.jobs import backup_job, job_state, migrate_job, migrate_job_name
 from neosale_deploy.kube.rollouts import RolloutView, Stage, release_patch, stuck_reason
 from neosale_deploy.model import App
+from neosale_deploy.reference import ImageRef
 
 
 def rollout(status: dict[str, Any], generation: int = 2) -> dict[str, Any]:
@@ -147,3 +148,12 @@ def test_a_job_has_ended_only_on_a_true_complete_or_failed_condition(
     conditions: list[dict[str, str]], state: str | None
 ) -> None:
     assert job_state({"status": {"conditions": conditions}}) == state
+
+
+def test_a_migration_job_is_named_by_the_backend_digest_and_the_command() -> None:
+    image = ImageRef.parse("r/backend@sha256:" + "b" * 64, "--backend")
+    name = migrate_job_name(image, ("node", "dist/migrate.js"))
+    assert name == migrate_job_name(image, ("node", "dist/migrate.js"))
+    assert name.startswith("neosale-migrate-bbbbbbbbbbbb-")
+    assert name != migrate_job_name(image, ("node", "dist/other.js"))
+    assert len(name) <= 63  # a label value (job-name) has to fit

@@ -19,7 +19,7 @@ from typing import TextIO
 from neosale_deploy.errors import DeployError
 from neosale_deploy.kube.api import KubeApi
 from neosale_deploy.kube.config import load_kubeconfig
-from neosale_deploy.kube.jobs import backup_job, migrate_job, run_job
+from neosale_deploy.kube.jobs import backup_job, migrate_job, migrate_job_name, run_job
 from neosale_deploy.kube.release import ReleaseFailed, rollout_path, view, wait_for
 from neosale_deploy.kube.rollouts import CONTAINER, RolloutView, Stage, container, release_patch
 from neosale_deploy.kube.state import ConfigMapStore, LeaseLock
@@ -124,6 +124,10 @@ class KubeDeployer:
             with run.phase(Phase.MIGRATE) as ph:
                 ph["detail"] = self._migrate(images[App.BACKEND])
         if same:
+            if not all(v.settled for v in live.values()):  # a first install, finishing
+                with run.phase(Phase.VERIFY) as ph:
+                    wait_for(self.api, APPS, Stage.HEALTHY, self.target.release_timeout)
+                    ph["detail"] = "the installed release is healthy"
             run.finish(Result.SUCCESS, "already live; nothing to do", noop=True)
             return 0
         try:
@@ -138,10 +142,11 @@ class KubeDeployer:
         return 0
 
     def _converge(self, run: Run) -> dict[App, RolloutView]:
-        """Both Rollouts settled: a release a killed run left in flight is put back first."""
+        """A release a killed run left in flight is put back on what was stable (a
+        first install, with nothing stable yet, is left to finish)."""
         with run.phase(Phase.RECONCILE) as ph:
             views = {app: view(self.api, app) for app in APPS}
-            unsettled = [v for v in views.values() if not v.settled]
+            unsettled = [v for v in views.values() if v.stable and not v.settled]
             if unsettled:
                 stable = self._stable_images(unsettled)
                 self.say(
@@ -187,8 +192,7 @@ class KubeDeployer:
             obj = self.api.get(path)
             if container(obj, app)["image"] != images[app] or (obj.get("status") or {}).get("abort"):
                 self.api.patch(path, release_patch(obj, app, images[app], ""))
-                self.api.patch(path + "/status", {"status": {"abort": False}})
-        wait_for(self.api, APPS, Stage.HEALTHY, self.target.release_timeout)
+        wait_for(self.api, APPS, Stage.HEALTHY, self.target.release_timeout, fail_fast=False)
 
     def _previous_release(self) -> dict[str, str]:
         """The images of the release live before the live one (ledger order, repeats merged)."""
@@ -203,7 +207,7 @@ class KubeDeployer:
         return releases[-2]
 
     def _migrate(self, backend: ImageRef) -> str:
-        name = f"neosale-migrate-{backend.digest.removeprefix('sha256:')[:12]}"
+        name = migrate_job_name(backend, self.target.migrate_command)
         body = migrate_job(
             name, self.api.get(rollout_path(self.api, App.BACKEND)), backend.ref, self.target.migrate_command
         )

@@ -9,21 +9,30 @@ it runs exactly as the release will. Credentials stay in Secrets.
 from __future__ import annotations
 
 import copy
+import hashlib
+import shlex
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from neosale_deploy.database import BACKUP_SCRIPT
 from neosale_deploy.errors import DeployError
 from neosale_deploy.kube.api import KubeApi, NotFound
-from neosale_deploy.kube.rollouts import CONTAINER
+from neosale_deploy.kube.rollouts import CONTAINER, stuck_reason
 from neosale_deploy.kube.state import LABELS
 from neosale_deploy.model import App
+from neosale_deploy.reference import ImageRef
 
 BATCH = "/apis/batch/v1"
 POSTGRES_SECRET = "neosale-postgres"  # noqa: S105 (a Secret's name)
 BACKUPS_CLAIM = "neosale-backups"
 _KEEP = ("name", "image", "env", "envFrom", "securityContext", "volumeMounts", "resources")
+
+
+def migrate_job_name(backend: ImageRef, argv: Sequence[str]) -> str:
+    """One Job per backend image and migrate command: it runs once, however often a release is retried."""
+    command = hashlib.sha256(shlex.join(argv).encode()).hexdigest()[:6]
+    return f"neosale-migrate-{backend.digest.removeprefix('sha256:')[:12]}-{command}"
 
 
 def migrate_job(name: str, backend: dict[str, Any], image: str, argv: Sequence[str]) -> dict[str, Any]:
@@ -87,9 +96,7 @@ def job_state(job: dict[str, Any]) -> str | None:
     return None
 
 
-def run_job(
-    api: KubeApi, body: dict[str, Any], timeout: float, tick: Callable[[], None] = lambda: None
-) -> str:
+def run_job(api: KubeApi, body: dict[str, Any], timeout: float) -> str:
     """Create the Job (or find the one a previous run created), wait for its end; its log's tail.
 
     A Job that already completed is not run again: a rerun after a crash goes on.
@@ -102,10 +109,13 @@ def run_job(
         api.create(api.path("jobs", api=BATCH), body)
     deadline = time.monotonic() + timeout
     while (state := job_state(api.get(path))) is None:
+        pods = api.get(api.path("pods"), labelSelector=f"job-name={name}").get("items", [])
+        if reason := stuck_reason(pods):
+            api.delete(path)
+            raise DeployError(f"job {name} cannot start: {reason}")
         if time.monotonic() > deadline:
             api.delete(path)
             raise DeployError(f"job {name} did not finish within {timeout:.0f}s: {logs_tail(api, name)}")
-        tick()
         time.sleep(1)
     tail = logs_tail(api, name)
     if state == "Failed":

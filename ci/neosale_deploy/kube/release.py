@@ -12,11 +12,13 @@ from collections.abc import Iterable
 
 from neosale_deploy.errors import DeployError
 from neosale_deploy.kube.api import KubeApi
+from neosale_deploy.kube.jobs import BATCH, job_state, logs_tail
 from neosale_deploy.kube.rollouts import HASH_LABEL, ROLLOUT, RolloutView, Stage, stuck_reason
 from neosale_deploy.model import App
 
 ROLLOUTS_API = "/apis/argoproj.io/v1alpha1"
 ORDER = [Stage.STARTING, Stage.ANALYSING, Stage.PROMOTED, Stage.HEALTHY]
+SMOKE_SELECTOR = "app.kubernetes.io/name=neosale-smoke"
 
 
 class ReleaseFailed(DeployError):
@@ -38,20 +40,35 @@ def reached(v: RolloutView, stage: Stage) -> bool:
 def check(api: KubeApi, v: RolloutView) -> None:
     """Raise ReleaseFailed when this Rollout's release cannot succeed any more."""
     if v.stage == Stage.FAILED:
-        raise ReleaseFailed(f"{ROLLOUT[v.app]}: aborted by Argo Rollouts: {v.message or v.phase}")
+        raise ReleaseFailed(
+            f"{ROLLOUT[v.app]}: aborted by Argo Rollouts: {v.message or v.phase}{failed_smoke(api)}"
+        )
     if v.current and v.current != v.stable:
         pods = api.get(api.path("pods"), labelSelector=f"{HASH_LABEL}={v.current}").get("items", [])
         if reason := stuck_reason(pods):
             raise ReleaseFailed(f"{ROLLOUT[v.app]}: the new pods cannot start: {reason}")
 
 
-def wait_for(api: KubeApi, apps: Iterable[App], stage: Stage, timeout: float) -> list[RolloutView]:
-    """Poll until every app's Rollout has reached `stage`; their views."""
+def failed_smoke(api: KubeApi) -> str:
+    """The last failed smoke analysis Job's output, for the message ("" if none)."""
+    jobs = api.get(api.path("jobs", api=BATCH), labelSelector=SMOKE_SELECTOR).get("items", [])
+    failed = [j for j in jobs if job_state(j) == "Failed"]
+    if not failed:
+        return ""
+    last = max(failed, key=lambda j: str(j["metadata"].get("creationTimestamp", "")))
+    return f"; smoke: {logs_tail(api, last['metadata']['name'], 8)}"
+
+
+def wait_for(
+    api: KubeApi, apps: Iterable[App], stage: Stage, timeout: float, fail_fast: bool = True
+) -> list[RolloutView]:
+    """Poll until every app's Rollout has reached `stage`; their views. Without
+    fail_fast an aborted Rollout is waited on too (it clears once put back)."""
     deadline = time.monotonic() + timeout
     apps = list(apps)
     while True:
         views = [view(api, app) for app in apps]
-        for v in views:
+        for v in views if fail_fast else ():
             check(api, v)
         if all(reached(v, stage) for v in views):
             return views
