@@ -417,8 +417,9 @@ EOF
   wait_for "the cluster DNS" kubectl -n kube-system rollout status deployment/coredns --timeout=5s
 }
 
-# kube-proxy: NodePorts on the node address only, and no conntrack or
-# route_localnet changes to the host.
+# kube-proxy: NodePorts on the node address only, no conntrack or
+# route_localnet changes to the host, and a Service switch programmed at once
+# (one node: syncing on every change is cheap).
 start_node() {
   start_daemon containerd containerd --config "$run/containerd/config.toml"
   wait_for "containerd" cri_ready
@@ -429,6 +430,7 @@ start_node() {
     --root-dir "$run/kubelet" --cert-dir "$run/kubelet/pki"
   start_daemon kube-proxy "$bin/kube-proxy" --kubeconfig "$run/kube-proxy.kubeconfig" \
     --hostname-override "$NODE_NAME" --proxy-mode iptables --cluster-cidr 10.244.0.0/16 \
+    --iptables-min-sync-period 0s \
     --nodeport-addresses "$NODE_IP/32" --iptables-localhost-nodeports=false \
     --conntrack-tcp-timeout-established=0 --conntrack-tcp-timeout-close-wait=0 --conntrack-max-per-core=0 \
     --oom-score-adj=0 --metrics-bind-address 127.0.0.1:10249 --healthz-bind-address 127.0.0.1:10256

@@ -16,9 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from neosale_deploy.deployer import Deployer
 from neosale_deploy.envfile import Assignment, parse_assignment, parse_env_file
 from neosale_deploy.errors import DeployError, UsageError
 from neosale_deploy.kube import cli as kube_cli
@@ -27,6 +26,9 @@ from neosale_deploy.model import REVISION_LABEL, Target, load_target
 from neosale_deploy.record import LedgerRecord, digests_of
 from neosale_deploy.reference import ImageRef
 from neosale_deploy.releases import Release
+
+if TYPE_CHECKING:
+    from neosale_deploy.deployer import Deployer
 
 
 def _common() -> argparse.ArgumentParser:
@@ -243,6 +245,13 @@ def _print_status(st: dict[str, Any]) -> None:
         print(f"    {e['id']} {e.get('kind')} {e.get('result')} {e.get('colour', '-')} {e.get('reason', '')}")
 
 
+def _docker(args: argparse.Namespace, login: RegistryLogin | None = None) -> Deployer:
+    """The docker-host deployer; imported here so a Kubernetes command does not load the docker SDK."""
+    from neosale_deploy.deployer import Deployer
+
+    return Deployer(_target(args), login=login)
+
+
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     # SystemExit unwinds: the lock is released and the ledger says "interrupted".
     raise SystemExit(128 + signum)
@@ -253,7 +262,7 @@ def _deploy(args: argparse.Namespace) -> int:
     backend = ImageRef.parse(args.backend, "--backend")
     frontend = ImageRef.parse(args.frontend, "--frontend")
     login = RegistryLogin.from_env(args.registry_user)
-    return Deployer(_target(args), login=login).deploy(
+    return _docker(args, login).deploy(
         backend,
         frontend,
         args.approved_by,
@@ -266,11 +275,11 @@ def _deploy(args: argparse.Namespace) -> int:
 def _rollback(args: argparse.Namespace) -> int:
     # A release whose colour is gone is pulled again: it may need the login.
     login = RegistryLogin.from_env(args.registry_user)
-    return Deployer(_target(args), login=login).rollback(args.approved_by)
+    return _docker(args, login).rollback(args.approved_by)
 
 
 def _status(args: argparse.Namespace) -> int:
-    st = Deployer(_target(args)).status()
+    st = _docker(args).status()
     if args.json:
         print(json.dumps(st, indent=2))
     else:
@@ -279,7 +288,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _history(args: argparse.Namespace) -> int:
-    entries = Deployer(_target(args)).history()[-args.limit :]
+    entries = _docker(args).history()[-args.limit :]
     if args.json:
         for e in entries:
             print(json.dumps(e, sort_keys=True))
@@ -292,9 +301,9 @@ def _history(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "deploy": _deploy,
     "rollback": _rollback,
-    "restore": lambda args: Deployer(_target(args)).restore(args.backup_id, args.approved_by),
-    "reconcile": lambda args: Deployer(_target(args)).reconcile_command(),
-    "setup": lambda args: Deployer(_target(args)).setup(),
+    "restore": lambda args: _docker(args).restore(args.backup_id, args.approved_by),
+    "reconcile": lambda args: _docker(args).reconcile_command(),
+    "setup": lambda args: _docker(args).setup(),
     "status": _status,
     "history": _history,
 }

@@ -248,6 +248,20 @@ def holder_is_stale(h: dict[str, Any], ttl: float) -> str | None:
     return None
 
 
+def take_over_or_refuse(
+    held: dict[str, Any], ttl: float, project: str, free: str, log: Callable[[str], None]
+) -> None:
+    """Refuse (LockHeldError) while the holder may still be working; else say it is taken over.
+    `free` tells an operator how to free the lock of a holder that is dead."""
+    reason = holder_is_stale(held, ttl)
+    if reason is None:
+        raise LockHeldError(
+            f"{project} is locked by {describe_holder(held)}; "
+            f"wait for it to finish (or, if it is dead, {free})"
+        )
+    log(f"taking over stale lock of {describe_holder(held)}: {reason}")
+
+
 @dataclass
 class DeployLock:
     """The target's lock: a never-started container only one deployer can create."""
@@ -288,13 +302,7 @@ class DeployLock:
                 held = json.loads(dh.label(existing, LABEL_LOCK) or "{}")
             except json.JSONDecodeError:
                 held = {}
-            reason = holder_is_stale(held, t.lock_ttl)
-            if reason is None:
-                raise LockHeldError(
-                    f"{t.project} is locked by {describe_holder(held)}; "
-                    f"wait for it to finish (or, if it is dead, remove container {t.names.lock})"
-                )
-            self.log(f"taking over stale lock of {describe_holder(held)}: {reason}")
+            take_over_or_refuse(held, t.lock_ttl, t.project, f"remove container {t.names.lock}", self.log)
             # By id: a concurrent taker that already replaced it is not removed.
             with contextlib.suppress(dh.NotFound):
                 existing.remove(force=True)

@@ -107,27 +107,18 @@ def test_a_pod_from_the_local_registry_serves_through_a_service_and_dns(cluster:
     # this pod's own node: both replicas answer).
     probe = (
         "import socket, urllib.request; "
-        "print(socket.gethostbyname('web.cluster-test.svc.cluster.local')); "
-        "print(urllib.request.urlopen('http://web/version', timeout=5).read().decode().strip())"
+        "print('resolved', socket.gethostbyname('web.cluster-test.svc.cluster.local')); "
+        "print('answered', urllib.request.urlopen('http://web/version', timeout=5).read().decode().strip())"
     )
     out = cluster.kubectl(
-        "-n",
-        NS,
-        "run",
-        "probe",
-        "--rm",
-        "-i",
-        "--restart=Never",
-        f"--image={python}",
-        "--image-pull-policy=IfNotPresent",
-        "--command",
-        "--",
-        "python3",
-        "-c",
-        probe,
+        "-n", NS, "run", "probe", "--rm", "-i", "--restart=Never", f"--image={python}",
+        "--image-pull-policy=IfNotPresent", "--command", "--", "python3", "-c", probe,
+    )  # fmt: skip
+    said = dict(
+        line.split(" ", 1) for line in out.splitlines() if line.startswith(("resolved ", "answered "))
     )
     ip = cluster.get("-n", NS, "service", "web")["spec"]["clusterIP"]
-    assert [ip, "v1"] == out.split()[:2], out
+    assert said == {"resolved": ip, "answered": "v1"}, out
 
 
 def test_argo_rollouts_switches_the_active_service_to_the_new_version(cluster: Cluster) -> None:

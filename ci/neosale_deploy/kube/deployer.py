@@ -89,7 +89,8 @@ class KubeDeployer:
             run.finish(Result.SUCCESS, "the previous release is live")
             return 0
 
-        return self._locked(run, body)
+        # Measured in seconds: the ledger is first written after the switch.
+        return self._locked(run, body, save_first=False)
 
     def status(self) -> dict[str, object]:
         self.api.check_namespace()
@@ -108,8 +109,8 @@ class KubeDeployer:
 
     # ---- deploy ------------------------------------------------------------------
 
-    def _locked(self, run: Run, body: Callable[[], int]) -> int:
-        return hold_lock(self, LeaseLock(self.api, self.target.lock_ttl, self.say), run, body)
+    def _locked(self, run: Run, body: Callable[[], int], save_first: bool = True) -> int:
+        return hold_lock(self, LeaseLock(self.api, self.target.lock_ttl, self.say), run, body, save_first)
 
     def _release(
         self, run: Run, images: dict[App, ImageRef], production: bool, migrate: bool, expect_sha: str

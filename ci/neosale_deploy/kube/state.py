@@ -19,7 +19,7 @@ from neosale_deploy.errors import LockHeldError
 from neosale_deploy.fingerprint import new_key
 from neosale_deploy.kube.api import Conflict, KubeApi, NotFound
 from neosale_deploy.record import now_iso
-from neosale_deploy.state import describe_holder, holder_info, holder_is_stale
+from neosale_deploy.state import holder_info, take_over_or_refuse
 
 LEDGER = "neosale-ledger"
 KEY_SECRET = "neosale-deploy-key"  # noqa: S105 (a Secret's name)
@@ -119,14 +119,11 @@ class LeaseLock:
                 lease = self.api.get(self._path(LOCK))
             except NotFound:
                 continue
-            held = json.loads(lease["metadata"].get("annotations", {}).get(HOLDER) or "{}")
-            reason = holder_is_stale(held, self.lock_ttl)
-            if reason is None:
-                raise LockHeldError(
-                    f"{self.api.namespace} is locked by {describe_holder(held)}; wait for it to finish "
-                    f"(or, if it is dead, delete {self.where})"
-                )
-            self.log(f"taking over stale lock of {describe_holder(held)}: {reason}")
+            try:
+                held = json.loads(lease["metadata"].get("annotations", {}).get(HOLDER) or "{}")
+            except json.JSONDecodeError:
+                held = {}
+            take_over_or_refuse(held, self.lock_ttl, self.api.namespace, f"delete {self.where}", self.log)
             # By uid: a concurrent taker that already replaced it is not removed.
             self._delete(str(lease["metadata"]["uid"]))
         raise LockHeldError(f"{self.api.namespace}: could not take {self.where} (contended)")
