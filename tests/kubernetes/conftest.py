@@ -1,5 +1,5 @@
-"""The local Kubernetes cluster, up once per session (cluster/cluster.sh) and
-down at its end, leaving the host as found."""
+"""The local Kubernetes cluster, up once for these tests (cluster/cluster.sh)
+and down after the last of them, leaving the host as found."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from .cluster import Cluster, down, up
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def kube() -> Iterator[Cluster]:
     c = up()
     try:
