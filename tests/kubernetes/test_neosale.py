@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from neosale_deploy.kube.jobs import postgres_env
 from tests.deploy.helpers import LoadGen
 
 from .cluster import Cluster, wait_until
@@ -260,15 +261,11 @@ def restore_job(w: World, dump: str) -> dict[str, object]:
     script = (
         f'createdb restored && pg_restore --no-owner -d restored {dump} && psql -d restored -Atc "{count}"'
     )
-    secret = [
-        {"name": pg, "valueFrom": {"secretKeyRef": {"name": "neosale-postgres", "key": key}}}
-        for pg, key in (("PGUSER", "POSTGRES_USER"), ("PGPASSWORD", "POSTGRES_PASSWORD"))
-    ]
     container = {
         "name": "restore",
         "image": image,
         "command": ["sh", "-c", script],
-        "env": [{"name": "PGHOST", "value": "neosale-postgres"}, *secret],
+        "env": postgres_env(),  # createdb and psql name their database; PGDATABASE is only the default
         "volumeMounts": [{"name": "backups", "mountPath": "/backups"}],
     }
     pod = {

@@ -45,9 +45,9 @@ def migrate_job(name: str, backend: dict[str, Any], image: str, argv: Sequence[s
     return _job(name, "neosale-migrate", pod)
 
 
-def backup_job(name: str, postgres_image: str, file: str) -> dict[str, Any]:
-    """pg_dump -Fc of the namespace's database into the backups claim as `file`."""
-    env = [{"name": "PGHOST", "value": "neosale-postgres"}] + [
+def postgres_env() -> list[dict[str, Any]]:
+    """libpq's variables for the namespace's PostgreSQL, credentials from its Secret."""
+    return [{"name": "PGHOST", "value": "neosale-postgres"}] + [
         {"name": pg, "valueFrom": {"secretKeyRef": {"name": POSTGRES_SECRET, "key": key}}}
         for pg, key in (
             ("PGUSER", "POSTGRES_USER"),
@@ -55,6 +55,11 @@ def backup_job(name: str, postgres_image: str, file: str) -> dict[str, Any]:
             ("PGDATABASE", "POSTGRES_DB"),
         )
     ]
+
+
+def backup_job(name: str, postgres_image: str, file: str) -> dict[str, Any]:
+    """pg_dump -Fc of the namespace's database into the backups claim as `file`."""
+    env = postgres_env()
     pod = {
         "restartPolicy": "Never",
         "automountServiceAccountToken": False,
